@@ -1,0 +1,6 @@
+// Every route berth serves, in one table: the app registers it, openapi/ describes it.
+import type { Route } from '../server/route.ts';
+import { routes as compatSystem } from './compat/system.ts';
+import { routes as libpodSystem } from './libpod/system.ts';
+
+export const allRoutes: Route[] = [...compatSystem, ...libpodSystem];

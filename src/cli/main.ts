@@ -1,0 +1,48 @@
+// berth's entry point: parse the command line, run one command.
+import { BERTH_BUILD_TIME, BERTH_COMMIT, BERTH_VERSION } from '../version.ts';
+import { HELP, parseInvocation, UsageError } from './args.ts';
+
+async function main(argv: string[]): Promise<number> {
+  let inv;
+  try {
+    inv = parseInvocation(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`berth: ${err.message}\nRun 'berth --help' for usage.\n`);
+      return 125;
+    }
+    throw err;
+  }
+  if (inv.help || inv.command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (inv.command) {
+    case 'version':
+      process.stdout.write(
+        `berth version ${BERTH_VERSION}\ncommit: ${BERTH_COMMIT}\nbuilt: ${BERTH_BUILD_TIME || 'unknown'}\nnode: ${process.version}\n`,
+      );
+      return 0;
+    case 'serve': {
+      const { serve } = await import('../server/serve.ts');
+      await serve(inv.serve);
+      return -1; // keeps running; serve exits the process itself
+    }
+    case undefined:
+      process.stdout.write(HELP);
+      return 125;
+    default:
+      process.stderr.write(`berth: unknown command "${inv.command}"\nRun 'berth --help' for usage.\n`);
+      return 125;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`berth: ${err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,82 @@
+// How every endpoint is declared: one table entry with its method, path, zod schemas and
+// handler. The app registers the table with fastify; scripts/openapi.ts describes it. A route
+// validates input, calls the engine, and shapes the answer; nothing else.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { InvalidArgument } from '../engine/errors.ts';
+import type { EngineContext } from '../engine/context.ts';
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to application/json when a schema is given. */
+  contentType?: string;
+}
+
+export interface RouteContext<Q, B> {
+  query: Q;
+  body: B;
+  params: Record<string, string>;
+  /** The Docker API version the request is served at (e.g. "1.41"); the libpod version for libpod routes. */
+  apiVersion: string;
+  request: FastifyRequest;
+  reply: FastifyReply;
+  engine: EngineContext;
+}
+
+export interface RouteDef<Q extends z.ZodType, B extends z.ZodType> {
+  method: Method;
+  /** OpenAPI form: `/containers/{id}/json`. */
+  path: string;
+  api: 'compat' | 'libpod';
+  operationId: string;
+  tag: string;
+  summary: string;
+  query?: Q;
+  body?: B;
+  /** Status code → response; the lowest 2xx is the status of a normal return. */
+  responses: Record<number, ResponseSpec>;
+  handler: (ctx: RouteContext<z.output<Q>, z.output<B>>) => unknown | Promise<unknown>;
+}
+
+export type Route = RouteDef<z.ZodType, z.ZodType>;
+
+/** Declares a route with its types inferred from its schemas. */
+export function defineRoute<Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
+  def: RouteDef<Q, B>,
+): Route {
+  return def as unknown as Route;
+}
+
+/** `/containers/{id}/json` → `/containers/:id/json` */
+export function fastifyPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+export function successStatus(route: Route): number {
+  const codes = Object.keys(route.responses).map(Number).filter((c) => c >= 200 && c < 300);
+  return codes.length ? Math.min(...codes) : 200;
+}
+
+/** Validates with zod; a failure is a 400 naming the field, as Docker's messages do. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'body'): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.');
+  const prefix = where === 'query' ? 'invalid query parameter' : 'invalid request body';
+  throw new InvalidArgument(field ? `${prefix} ${field}: ${issue.message}` : `${prefix}: ${issue.message}`);
+}
+
+/** Docker's booleans in query strings: 1/true/True/yes are true, 0/false/empty are false. */
+export const queryBool = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v, ctx) => {
+    const s = (Array.isArray(v) ? v[v.length - 1]! : v).toLowerCase();
+    if (s === '1' || s === 'true' || s === 'yes' || s === 'on') return true;
+    if (s === '0' || s === 'false' || s === 'no' || s === 'off' || s === '') return false;
+    ctx.addIssue({ code: 'custom', message: `invalid boolean value "${s}"` });
+    return z.NEVER;
+  });
