@@ -21,6 +21,12 @@ export interface AppOptions {
   engine: EngineContext;
   routes: Route[];
   logLevel?: string;
+  /**
+   * How long an idle keep-alive connection stays open, announced as `Keep-Alive: timeout=N`.
+   * The service passes its idle timeout: clients that honour the hint (Node's agent retires a
+   * socket a second before it) then never send on a connection the idle exit is closing.
+   */
+  keepAliveMs?: number;
 }
 
 export interface App {
@@ -33,13 +39,13 @@ export interface App {
 
 const apiPaths = new WeakMap<IncomingMessage, ApiPath>();
 
-const httpServerOptions = {
-  // Node's default 300 s request timeout would cut slow uploads (load, build, archive).
-  requestTimeout: 0,
-  keepAliveTimeout: 5_000,
-} as const;
 
 export async function buildApp(opts: AppOptions): Promise<App> {
+  const httpServerOptions = {
+    // Node's default 300 s request timeout would cut slow uploads (load, build, archive).
+    requestTimeout: 0,
+    keepAliveTimeout: opts.keepAliveMs ?? 5_000,
+  };
   let handler: RequestHandler | undefined;
   const fastify = Fastify({
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? 'info', stream: process.stderr },

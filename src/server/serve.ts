@@ -24,7 +24,7 @@ export interface ServeOptions {
   conmon: string;
 }
 
-/** How long in-flight requests may take to finish after SIGTERM. */
+/** How long work in flight may take to finish once the service stops accepting. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -39,7 +39,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
     programs: { runc: findProgram(opts.runtime), conmon: findProgram(opts.conmon) },
     registriesConf: registriesConfFiles(),
   };
-  const app = await buildApp({ engine, routes: allRoutes, logLevel: opts.logLevel });
+  const app = await buildApp({
+    engine,
+    routes: allRoutes,
+    logLevel: opts.logLevel,
+    keepAliveMs: opts.timeSeconds > 0 ? opts.timeSeconds * 1000 : undefined,
+  });
   const log = app.fastify.log;
 
   const servers: Server[] = [];
@@ -64,7 +69,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.exit(0);
   };
 
-  const tracker = new IdleTracker(opts.timeSeconds * 1000, () => void shutdown('idle', 0));
+  const tracker = new IdleTracker(opts.timeSeconds * 1000, () => void shutdown('idle', SHUTDOWN_GRACE_MS));
 
   const listenOn = async (server: Server, target: { fd: number } | { path: string }) => {
     tracker.watch(server);
