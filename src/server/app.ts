@@ -39,6 +39,10 @@ export interface App {
 
 const apiPaths = new WeakMap<IncomingMessage, ApiPath>();
 
+function noSchemaCompiler(): never {
+  throw new Error('fastify route schemas are not used in berth: declare zod schemas in the route table');
+}
+
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const httpServerOptions = {
@@ -53,6 +57,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     return503OnClosing: false,
+    // Input is validated with zod in the route table; fastify's JSON-schema compilers (ajv,
+    // fast-json-stringify) are never used, so they are not loaded (nor bundled: see build.mjs).
+    schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     bodyLimit: 16 << 20,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     rewriteUrl(req) {
