@@ -20,10 +20,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (ns: bigint) => Number(ns) / 1e6;
 
-function firstByte(sock: string): Promise<number> {
+// A second cold path: a route with a validated query (zod loads on first use).
+const coldPath = process.env.BENCH_PATH ?? '/_ping';
+
+function firstByte(sock: string, path = coldPath): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const s = connect(sock, () => s.write('GET /_ping HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n'));
+    const s = connect(sock, () => s.write(`GET ${path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n`));
     s.once('data', () => {
       resolve(ms(process.hrtime.bigint() - t0));
       s.destroy();
@@ -56,7 +59,7 @@ try {
   }
   const c = median(cold);
   const n = median(bare);
-  console.log(`cold /_ping through socket activation: median ${c.toFixed(1)} ms (min ${Math.min(...cold).toFixed(1)}, max ${Math.max(...cold).toFixed(1)}, n=${rounds})`);
+  console.log(`cold ${coldPath} through socket activation: median ${c.toFixed(1)} ms (min ${Math.min(...cold).toFixed(1)}, max ${Math.max(...cold).toFixed(1)}, n=${rounds})`);
   console.log(`bare node -e 0:                        median ${n.toFixed(1)} ms (min ${Math.min(...bare).toFixed(1)}, max ${Math.max(...bare).toFixed(1)}, n=${rounds})`);
   console.log(`ratio cold/bare: ${(c / n).toFixed(2)}`);
 } finally {

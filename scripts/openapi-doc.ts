@@ -12,9 +12,9 @@ function schemaOf(s: z.ZodType, io: 'input' | 'output'): Json {
   return out;
 }
 
-function queryParameters(route: Route): Json[] {
+async function queryParameters(route: Route): Promise<Json[]> {
   if (!route.query) return [];
-  const schema = schemaOf(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+  const schema = schemaOf(await route.query(), 'input') as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(schema.properties ?? {}).map(([name, s]) => {
     const { description, ...rest } = s;
     return { name, in: 'query', required: (schema.required ?? []).includes(name), ...(description ? { description } : {}), schema: rest };
@@ -25,7 +25,7 @@ function pathParameters(path: string): Json[] {
   return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
 }
 
-export function openApiDocument(routes: Route[], version: string): Json {
+export async function openApiDocument(routes: Route[], version: string): Promise<Json> {
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
     const path = route.api === 'libpod' ? `/libpod${route.path}` : route.path;
@@ -34,7 +34,7 @@ export function openApiDocument(routes: Route[], version: string): Json {
       const type = r.contentType ?? 'application/json';
       responses[code] = {
         description: r.description,
-        ...(r.schema ? { content: { [type]: { schema: schemaOf(r.schema, 'output') } } } : r.contentType ? { content: { [type]: {} } } : {}),
+        ...(r.schema ? { content: { [type]: { schema: schemaOf(await r.schema(), 'output') } } } : r.contentType ? { content: { [type]: {} } } : {}),
       };
     }
     responses['default'] = {
@@ -45,8 +45,8 @@ export function openApiDocument(routes: Route[], version: string): Json {
       operationId: route.operationId,
       tags: [route.tag],
       summary: route.summary,
-      parameters: [...pathParameters(route.path), ...queryParameters(route)],
-      ...(route.body ? { requestBody: { content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } } : {}),
+      parameters: [...pathParameters(route.path), ...(await queryParameters(route))],
+      ...(route.body ? { requestBody: { content: { 'application/json': { schema: schemaOf(await route.body(), 'input') } } } } : {}),
       responses,
     };
   }
@@ -70,6 +70,6 @@ export function openApiDocument(routes: Route[], version: string): Json {
   };
 }
 
-export function openApiText(routes: Route[], version: string): string {
-  return JSON.stringify(openApiDocument(routes, version), null, 2) + '\n';
+export async function openApiText(routes: Route[], version: string): Promise<string> {
+  return JSON.stringify(await openApiDocument(routes, version), null, 2) + '\n';
 }

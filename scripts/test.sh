@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit
-node scripts/build.mjs
+npx tsx scripts/build.ts
 exec node --import tsx --test --test-timeout=300000 test/unit/*.test.ts test/e2e/*.test.ts

@@ -7,7 +7,7 @@ import type { EngineContext } from '../engine/context.ts';
 import { LIBPOD_API_VERSION, MAX_API_VERSION, negotiateCompatVersion, splitApiPath, type ApiPath } from './api-version.ts';
 import { toHttpError } from './errors.ts';
 import type { RequestHandler } from './hijack.ts';
-import { fastifyPath, parseInput, successStatus, type Route } from './route.ts';
+import { fastifyPath, parseInput, successStatus, type Lazy, type Route } from './route.ts';
 import { BERTH_VERSION } from '../version.ts';
 
 declare module 'fastify' {
@@ -138,12 +138,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 function register(fastify: FastifyInstance, route: Route, engine: EngineContext): void {
   const status = successStatus(route);
   const url = route.api === 'libpod' ? `/libpod${fastifyPath(route.path)}` : fastifyPath(route.path);
+  const querySchema = once(route.query);
+  const bodySchema = once(route.body);
   fastify.route({
     method: route.method,
     url,
     handler: async (request, reply) => {
-      const query = route.query ? parseInput(route.query, request.query, 'query') : undefined;
-      const body = route.body ? parseInput(route.body, await jsonBody(request.body), 'body') : undefined;
+      const query = route.query ? parseInput(await querySchema(), request.query, 'query') : undefined;
+      const body = route.body ? parseInput(await bodySchema(), await jsonBody(request.body), 'body') : undefined;
       const result = await route.handler({
         query,
         body,
@@ -158,6 +160,12 @@ function register(fastify: FastifyInstance, route: Route, engine: EngineContext)
       return result;
     },
   });
+}
+
+/** A lazy schema, loaded once on first use. */
+function once<T>(load: Lazy<T> | undefined): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= load!());
 }
 
 /** A JSON body that came without the JSON content type arrives as a stream: parse it too. */

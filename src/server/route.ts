@@ -1,16 +1,24 @@
 // How every endpoint is declared: one table entry with its method, path, zod schemas and
 // handler. The app registers the table with fastify; scripts/openapi.ts describes it. A route
 // validates input, calls the engine, and shapes the answer; nothing else.
+//
+// Schemas are given as loaders (`() => import('../schemas/x.ts')…`) and fetched on a route's
+// first use: a cold start that answers /_ping never evaluates zod or builds a schema, however
+// many endpoints there are. So route modules import zod as a type only (test/unit/bundle.test.ts
+// checks that zod stays off the start-up path).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { InvalidArgument } from '../engine/errors.ts';
 import type { EngineContext } from '../engine/context.ts';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
+/** A schema loaded on first use. */
+export type Lazy<T> = () => Promise<T>;
+
 export interface ResponseSpec {
   description: string;
-  schema?: z.ZodType;
+  schema?: Lazy<z.ZodType>;
   /** Defaults to application/json when a schema is given. */
   contentType?: string;
 }
@@ -34,8 +42,8 @@ export interface RouteDef<Q extends z.ZodType, B extends z.ZodType> {
   operationId: string;
   tag: string;
   summary: string;
-  query?: Q;
-  body?: B;
+  query?: Lazy<Q>;
+  body?: Lazy<B>;
   /** Status code → response; the lowest 2xx is the status of a normal return. */
   responses: Record<number, ResponseSpec>;
   handler: (ctx: RouteContext<z.output<Q>, z.output<B>>) => unknown | Promise<unknown>;
@@ -69,14 +77,3 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
   const prefix = where === 'query' ? 'invalid query parameter' : 'invalid request body';
   throw new InvalidArgument(field ? `${prefix} ${field}: ${issue.message}` : `${prefix}: ${issue.message}`);
 }
-
-/** Docker's booleans in query strings: 1/true/True/yes are true, 0/false/empty are false. */
-export const queryBool = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v, ctx) => {
-    const s = (Array.isArray(v) ? v[v.length - 1]! : v).toLowerCase();
-    if (s === '1' || s === 'true' || s === 'yes' || s === 'on') return true;
-    if (s === '0' || s === 'false' || s === 'no' || s === 'off' || s === '') return false;
-    ctx.addIssue({ code: 'custom', message: `invalid boolean value "${s}"` });
-    return z.NEVER;
-  });

@@ -2,7 +2,6 @@
 // target, fsync the directory. A reader sees the old file or the new one, never a torn one,
 // whatever moment the writer dies at. Temp files are named `.<name>.tmp-<pid>-<rand>` so readers
 // and listings skip them, and a sweep can remove those whose writer is gone.
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -21,7 +20,8 @@ export function isTempName(name: string): boolean {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const durable = opts.durable ?? true;
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  // pid + random: unique enough, and O_EXCL refuses a clash rather than sharing a file
+  const tmp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
   const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o644);
   try {
     await fh.writeFile(data);

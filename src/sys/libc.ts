@@ -1,8 +1,10 @@
 // The few libc calls Node lacks, through koffi (an FFI whose npm package ships its binaries).
 // Loaded on first use only: most requests never need it, and start-up time matters.
-import { createRequire } from 'node:module';
+import { lazyRequire } from './lazy-require.ts';
 
 type Koffi = typeof import('koffi');
+
+const koffiModule = lazyRequire<Koffi>('koffi');
 
 interface Libc {
   koffi: Koffi;
@@ -13,7 +15,7 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  const koffi = koffiModule();
   const lib = koffi.load('libc.so.6');
   libc = {
     koffi,

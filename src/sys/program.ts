@@ -2,8 +2,8 @@
 // stderr captured, and failures as typed errors that name the program and say what it said.
 // Each program (runc, conmon, netavark, …) has an adapter module that owns its flags and
 // parses its output; nothing else spawns.
-import { spawn } from 'node:child_process';
 import { SystemError } from '../engine/errors.ts';
+import { lazyRequire } from './lazy-require.ts';
 
 export interface RunOptions {
   timeoutMs?: number;
@@ -47,8 +47,12 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Output beyond this is dropped: no adapter needs more, and a runaway program can't fill memory. */
 const MAX_OUTPUT = 16 << 20;
 
+// child_process loads on first use: a cold start that runs no program doesn't pay for it.
+const childProcess = lazyRequire<typeof import('node:child_process')>('node:child_process');
+
 export function runProgram(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { spawn } = childProcess();
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       env: opts.env ?? process.env,

@@ -23,7 +23,7 @@ const echo = defineRoute({
   operationId: 'Echo',
   tag: 'Test',
   summary: 'echo',
-  body: z.object({ Tty: z.boolean().default(false), Greeting: z.string().optional() }).default({ Tty: false }),
+  body: async () => z.object({ Tty: z.boolean().default(false), Greeting: z.string().optional() }).default({ Tty: false }),
   responses: { 101: { description: 'upgraded' }, 404: { description: 'missing' } },
   handler: ({ body, params, request, reply }) => {
     if (params.name !== 'ok') throw new NotFound(`No such container: ${params.name}`);

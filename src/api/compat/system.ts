@@ -8,8 +8,10 @@ import { defineRoute, type Route } from '../../server/route.ts';
 import { BERTH_BUILD_TIME, BERTH_COMMIT, BERTH_VERSION } from '../../version.ts';
 import type { EngineContext } from '../../engine/context.ts';
 import { InvalidArgument } from '../../engine/errors.ts';
-import { SystemDf, SystemDfQuery, SystemInfo, SystemVersion } from '../schemas/system.ts';
 import os from 'node:os';
+
+/** Schemas load on first use (see src/server/route.ts). */
+const schemas = () => import('../schemas/system.ts');
 
 /** Headers of every ping answer, compat or libpod. */
 export function pingHeaders(reply: FastifyReply): void {
@@ -213,7 +215,7 @@ export const routes: Route[] = [
     operationId: 'SystemVersion',
     tag: 'System',
     summary: 'Versions of berth, the API, the OCI runtime and conmon',
-    responses: { 200: { description: 'versions', schema: SystemVersion } },
+    responses: { 200: { description: 'versions', schema: async () => (await schemas()).SystemVersion } },
     handler: ({ engine }) => dockerVersion(engine),
   }),
   defineRoute({
@@ -223,7 +225,7 @@ export const routes: Route[] = [
     operationId: 'SystemInfo',
     tag: 'System',
     summary: 'System-wide information',
-    responses: { 200: { description: 'information', schema: SystemInfo } },
+    responses: { 200: { description: 'information', schema: async () => (await schemas()).SystemInfo } },
     handler: ({ engine, request }) => dockerInfo(engine, request.log.level),
   }),
   defineRoute({
@@ -233,8 +235,8 @@ export const routes: Route[] = [
     operationId: 'SystemDataUsage',
     tag: 'System',
     summary: 'Disk usage of images, containers, volumes and build cache',
-    query: SystemDfQuery,
-    responses: { 200: { description: 'usage', schema: SystemDf } },
+    query: async () => (await schemas()).SystemDfQuery,
+    responses: { 200: { description: 'usage', schema: async () => (await schemas()).SystemDf } },
     handler: ({ query }) => {
       const types = query.type === undefined ? [] : [query.type].flat();
       for (const t of types) {

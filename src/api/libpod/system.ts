@@ -6,8 +6,10 @@ import { LIBPOD_API_VERSION } from '../../server/api-version.ts';
 import { defineRoute, type Route } from '../../server/route.ts';
 import { BERTH_BUILD_TIME, BERTH_COMMIT, BERTH_VERSION } from '../../version.ts';
 import type { EngineContext } from '../../engine/context.ts';
-import { LibpodInfo, SystemVersion } from '../schemas/system.ts';
 import { dockerVersion, pingHeaders } from '../compat/system.ts';
+
+/** Schemas load on first use (see src/server/route.ts). */
+const schemas = () => import('../schemas/system.ts');
 
 /**
  * podman --remote finds the server's version in the component named "Podman Engine", so the
@@ -134,7 +136,7 @@ export const routes: Route[] = [
     operationId: 'SystemVersionLibpod',
     tag: 'system',
     summary: 'Component versions',
-    responses: { 200: { description: 'versions', schema: SystemVersion } },
+    responses: { 200: { description: 'versions', schema: async () => (await schemas()).SystemVersion } },
     handler: ({ engine }) => libpodVersion(engine),
   }),
   defineRoute({
@@ -144,7 +146,7 @@ export const routes: Route[] = [
     operationId: 'SystemInfoLibpod',
     tag: 'system',
     summary: 'Host, store and registry information',
-    responses: { 200: { description: 'information', schema: LibpodInfo } },
+    responses: { 200: { description: 'information', schema: async () => (await schemas()).LibpodInfo } },
     handler: ({ engine }) => libpodInfo(engine),
   }),
 ];

@@ -1,7 +1,7 @@
 // Request and response shapes of the system endpoints (Docker's field names). Responses are
 // described for openapi/ and not checked at run time.
 import { z } from 'zod';
-import { queryBool } from '../../server/route.ts';
+import { queryBool } from './common.ts';
 
 export const ComponentVersion = z.object({
   Name: z.string(),

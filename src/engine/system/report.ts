@@ -1,9 +1,9 @@
 // Everything /info and /version say, gathered once per call from the host, the store and the
 // programs berth drives. The API modules shape it as Docker's or libpod's JSON.
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { loadRegistriesConfig, type RegistriesConfig } from '../../config/registries.ts';
 import { readJson, writeFileAtomic } from '../../store/atomic.ts';
+import { lazyRequire } from '../../sys/lazy-require.ts';
 import { promises as fs } from 'node:fs';
 import type { EngineContext } from '../context.ts';
 import { conmonVersion, runcVersion, type ProgramVersion } from '../runtime/versions.ts';
@@ -62,6 +62,9 @@ export interface SystemReport {
   counts: StoreCounts;
 }
 
+// needed once per store, for its id: not worth loading at every start
+const crypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
+
 // Program versions don't change while one short-lived service process runs: ask once.
 const versionCache = new Map<string, Promise<ProgramReport>>();
 
@@ -90,7 +93,7 @@ export function conmonReport(ctx: EngineContext): Promise<ProgramReport> {
 export async function engineId(ctx: EngineContext): Promise<string> {
   const existing = await fs.readFile(ctx.paths.engineId, 'utf8').catch(() => '');
   if (existing.trim()) return existing.trim();
-  const id = randomUUID();
+  const id = crypto().randomUUID();
   // two first starts at once may race; the rename makes one win, and both read it back
   await writeFileAtomic(ctx.paths.engineId, id + '\n', { mode: 0o644 });
   return (await fs.readFile(ctx.paths.engineId, 'utf8')).trim();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import * as esbuild from 'esbuild';
+import { bundleOptions } from './bundle-options.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -31,26 +32,15 @@ function buildTime() {
 rmSync(dist, { recursive: true, force: true });
 
 await esbuild.build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
+  ...bundleOptions(root),
   outfile: join(dist, 'berth-bundle.cjs'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  keepNames: false,
-  legalComments: 'linked',
-  // koffi loads its native binary at run time from its own package directory. fastify's schema
-  // compilers and inject() are never called by berth (src/server/app.ts): leaving them out of
-  // the bundle makes every cold start read and compile less.
-  external: ['koffi', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'],
   define: {
+    ...bundleOptions(root).define,
     __BERTH_VERSION__: JSON.stringify(pkg.version),
     __BERTH_COMMIT__: JSON.stringify(gitCommit()),
     __BERTH_BUILD_TIME__: JSON.stringify(buildTime()),
-    'import.meta.url': '__berth_bundle_url',
   },
-  banner: { js: 'const __berth_bundle_url=require("url").pathToFileURL(__filename).href;' },
+  legalComments: 'linked',
   logLevel: 'warning',
 });
 
@@ -67,6 +57,7 @@ const cacheFile = path.join(__dirname, 'berth-bundle.cache');
 let cachedData;
 try { cachedData = fs.readFileSync(cacheFile); } catch {}
 // latin1 is a plain copy (the bundle is ASCII: esbuild escapes the rest), faster than utf8
+// (no import() of outside modules works in here: src/sys/lazy-require.ts)
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), { filename: file, cachedData });
 const out = process.env.BERTH_WRITE_CODE_CACHE;
 if (out) {
@@ -91,18 +82,18 @@ const child = spawn(process.execPath, [join(dist, 'berth.cjs'), 'serve', '--list
   env: { ...process.env, BERTH_WRITE_CODE_CACHE: cache },
   stdio: 'inherit',
 });
-const get = (path, method = 'GET') => new Promise((resolve, reject) => {
+const get = (path: string, method = 'GET') => new Promise<void>((resolve, reject) => {
   const req = request({ socketPath: sock, path, method }, (res) => { res.resume(); res.on('end', resolve); });
   req.on('error', reject);
   req.end();
 });
 for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
 try {
-  for (const [p, m] of [['/_ping', 'HEAD'], ['/_ping'], ['/v1.51/version'], ['/v1.51/info'], ['/v1.51/nope'], ['/v1.10/version']]) await get(p, m);
+  for (const [p, m] of [['/_ping', 'HEAD'], ['/_ping', 'GET'], ['/v1.51/version', 'GET'], ['/v1.51/info', 'GET'], ['/v1.51/nope', 'GET'], ['/v1.10/version', 'GET']] as const) await get(p, m);
 } catch (err) {
-  console.error('build: warm-up requests failed:', err.message);
+  console.error('build: warm-up requests failed:', (err as Error).message);
 }
-const code = await new Promise((resolve) => child.on('exit', resolve));
+const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
 rmSync(tmp, { recursive: true, force: true });
 if (code !== 0 || !existsSync(cache)) {
   console.error(`build: the warm-up run exited ${code}; no code cache`);
