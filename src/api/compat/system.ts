@@ -25,7 +25,40 @@ export function pingHeaders(reply: FastifyReply): void {
   reply.type('text/plain; charset=utf-8');
 }
 
-const pingResponses = { 200: { description: 'the service is up', contentType: 'text/plain' } };
+/** GET and HEAD /_ping, the same for compat and libpod paths. */
+export function pingRoutes(api: 'compat' | 'libpod'): Route[] {
+  const suffix = api === 'libpod' ? 'Libpod' : '';
+  const responses = { 200: { description: 'the service is up', contentType: 'text/plain' } };
+  const common = { path: '/_ping', api, tag: api === 'libpod' ? 'system' : 'System', responses } as const;
+  return [
+    defineRoute({
+      ...common,
+      method: 'GET',
+      operationId: `SystemPing${suffix}`,
+      summary: 'Ping: OK, with the API version and capabilities in headers',
+      handler: ({ reply }) => {
+        pingHeaders(reply);
+        return 'OK';
+      },
+    }),
+    defineRoute({
+      ...common,
+      method: 'HEAD',
+      operationId: `SystemPingHead${suffix}`,
+      summary: 'Ping: the headers only',
+      handler: ({ reply }) => {
+        pingHeaders(reply);
+        reply.header('Content-Length', '0');
+        return '';
+      },
+    }),
+  ];
+}
+
+/** How podman prints conmon's version, which libpod clients show as is. */
+export function conmonVersionText(report: ProgramReport): string {
+  return report.version ? `conmon version ${report.version.version}, commit: ${report.version.commit}` : '';
+}
 
 export function componentOf(report: ProgramReport, name: string) {
   return { Name: name, Version: report.version?.version ?? '', Details: { GitCommit: report.version?.commit ?? '' } };
@@ -181,33 +214,7 @@ export async function dockerInfo(engine: EngineContext, logLevel: string) {
 const DF_TYPES = new Set(['container', 'image', 'volume', 'build-cache']);
 
 export const routes: Route[] = [
-  defineRoute({
-    method: 'GET',
-    path: '/_ping',
-    api: 'compat',
-    operationId: 'SystemPing',
-    tag: 'System',
-    summary: 'Ping: OK, with the API version and capabilities in headers',
-    responses: pingResponses,
-    handler: ({ reply }) => {
-      pingHeaders(reply);
-      return 'OK';
-    },
-  }),
-  defineRoute({
-    method: 'HEAD',
-    path: '/_ping',
-    api: 'compat',
-    operationId: 'SystemPingHead',
-    tag: 'System',
-    summary: 'Ping: the headers only',
-    responses: pingResponses,
-    handler: ({ reply }) => {
-      pingHeaders(reply);
-      reply.header('Content-Length', '0');
-      return '';
-    },
-  }),
+  ...pingRoutes('compat'),
   defineRoute({
     method: 'GET',
     path: '/version',

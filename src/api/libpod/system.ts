@@ -6,7 +6,7 @@ import { LIBPOD_API_VERSION } from '../../server/api-version.ts';
 import { defineRoute, type Route } from '../../server/route.ts';
 import { BERTH_BUILD_TIME, BERTH_COMMIT, BERTH_VERSION } from '../../version.ts';
 import type { EngineContext } from '../../engine/context.ts';
-import { dockerVersion, pingHeaders } from '../compat/system.ts';
+import { conmonVersionText, dockerVersion, pingRoutes } from '../compat/system.ts';
 
 /** Schemas load on first use (see src/server/route.ts). */
 const schemas = () => import('../schemas/system.ts');
@@ -36,7 +36,7 @@ async function libpodVersion(engine: EngineContext) {
           Os: 'linux',
         },
       },
-      { Name: 'Conmon', Version: conmon.version ? `conmon version ${conmon.version.version}, commit: ${conmon.version.commit}` : '', Details: { Package: '' } },
+      { Name: 'Conmon', Version: conmonVersionText(conmon), Details: { Package: '' } },
       { Name: 'OCI Runtime (runc)', Version: runtime.version ? `runc version ${runtime.version.version}` : '', Details: { Package: '' } },
     ],
   };
@@ -52,7 +52,7 @@ async function libpodInfo(engine: EngineContext) {
       buildahVersion: '',
       cgroupManager: 'cgroupfs',
       cgroupVersion: `v${r.cgroup.version}`,
-      conmon: { package: '', path: r.conmon.path, version: r.conmon.version ? `conmon version ${r.conmon.version.version}, commit: ${r.conmon.version.commit}` : '' },
+      conmon: { package: '', path: r.conmon.path, version: conmonVersionText(r.conmon) },
       cpus: r.ncpu,
       distribution: { distribution: r.os.id, version: r.os.versionId, codename: r.os.codename },
       eventLogger: 'file',
@@ -99,36 +99,8 @@ async function libpodInfo(engine: EngineContext) {
   };
 }
 
-const pingResponses = { 200: { description: 'the service is up', contentType: 'text/plain' } };
-
 export const routes: Route[] = [
-  defineRoute({
-    method: 'GET',
-    path: '/_ping',
-    api: 'libpod',
-    operationId: 'SystemPingLibpod',
-    tag: 'system',
-    summary: 'Ping',
-    responses: pingResponses,
-    handler: ({ reply }) => {
-      pingHeaders(reply);
-      return 'OK';
-    },
-  }),
-  defineRoute({
-    method: 'HEAD',
-    path: '/_ping',
-    api: 'libpod',
-    operationId: 'SystemPingHeadLibpod',
-    tag: 'system',
-    summary: 'Ping: the headers only',
-    responses: pingResponses,
-    handler: ({ reply }) => {
-      pingHeaders(reply);
-      reply.header('Content-Length', '0');
-      return '';
-    },
-  }),
+  ...pingRoutes('libpod'),
   defineRoute({
     method: 'GET',
     path: '/version',
