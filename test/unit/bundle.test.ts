@@ -1,6 +1,6 @@
 // What a cold start loads: the modules reachable from the entry point through static imports
-// are evaluated before the first request is answered. zod and the schemas must not be among
-// them (they load on a route's first use, see src/server/route.ts).
+// are evaluated before the first request is answered. zod, undici and the schemas must not be
+// among them (they load on a route's first use, see src/server/route.ts).
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { bundleOptions } from '../../scripts/bundle-options.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('the bundle', () => {
-  it('keeps zod and the schemas off the start-up path', async () => {
+  it('keeps zod, undici and the schemas off the start-up path', async () => {
     const { metafile } = await esbuild.build({ ...bundleOptions(root), write: false, metafile: true, minify: false });
     const inputs = metafile!.inputs;
     const entry = Object.keys(inputs).find((k) => k.endsWith('src/cli/main.ts'))!;
@@ -29,7 +29,7 @@ describe('the bundle', () => {
     walk(serve);
     assert.ok(eager.has(serve));
     assert.ok([...eager].some((f) => f.includes('node_modules/fastify/')), 'the walk follows static imports');
-    const offenders = [...eager].filter((f) => f.includes('node_modules/zod/') || f.includes('src/api/schemas/'));
+    const offenders = [...eager].filter((f) => /node_modules\/(zod|undici)\//.test(f) || f.includes('src/api/schemas/'));
     assert.deepEqual(offenders.slice(0, 5), [], 'modules a cold start would evaluate');
   });
 
