@@ -10,6 +10,9 @@ export interface Programs {
 export interface EngineContext {
   paths: StorePaths;
   programs: Programs;
-  /** Files to read the registries configuration from, in order (later ones refine earlier). */
-  registriesConf: string[];
+  /**
+   * Files to read the registries configuration from, in order (later ones refine earlier);
+   * when unset, the system's (config/registries.ts), found when first needed.
+   */
+  registriesConf?: string[];
 }

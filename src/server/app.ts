@@ -12,8 +12,8 @@ import { BERTH_VERSION } from '../version.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The Docker API version the request is served at, or the libpod version for libpod paths. */
     apiVersion: string;
-    apiPath: ApiPath;
   }
 }
 
@@ -43,7 +43,6 @@ function noSchemaCompiler(): never {
   throw new Error('fastify route schemas are not used in berth: declare zod schemas in the route table');
 }
 
-
 export async function buildApp(opts: AppOptions): Promise<App> {
   const httpServerOptions = {
     // Node's default 300 s request timeout would cut slow uploads (load, build, archive).
@@ -58,7 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     exposeHeadRoutes: false,
     return503OnClosing: false,
     // Input is validated with zod in the route table; fastify's JSON-schema compilers (ajv,
-    // fast-json-stringify) are never used, so they are not loaded (nor bundled: see build.mjs).
+    // fast-json-stringify) are never used, so they are not loaded (nor bundled: scripts/bundle-options.ts).
     schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     bodyLimit: 16 << 20,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
@@ -74,11 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
 
   fastify.decorateRequest('apiVersion', '');
-  fastify.decorateRequest('apiPath', undefined as unknown as ApiPath);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const apiPath = apiPaths.get(request.raw) ?? splitApiPath(request.url);
-    request.apiPath = apiPath;
     reply.header('Server', `Berth/${BERTH_VERSION} (linux)`);
     reply.header('Ostype', 'linux');
     if (apiPath.api === 'libpod') {

@@ -6,7 +6,6 @@ import type { Socket } from 'node:net';
 import { allRoutes } from '../api/routes.ts';
 import { storePaths } from '../config/paths.ts';
 import { findProgram } from '../config/programs.ts';
-import { registriesConfFiles } from '../config/registries.ts';
 import type { EngineContext } from '../engine/context.ts';
 import { ensureLayout } from '../store/layout.ts';
 import { buildApp } from './app.ts';
@@ -37,7 +36,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const engine: EngineContext = {
     paths,
     programs: { runc: findProgram(opts.runtime), conmon: findProgram(opts.conmon) },
-    registriesConf: registriesConfFiles(),
   };
   const app = await buildApp({
     engine,

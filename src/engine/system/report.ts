@@ -1,7 +1,7 @@
 // Everything /info and /version say, gathered once per call from the host, the store and the
 // programs berth drives. The API modules shape it as Docker's or libpod's JSON.
 import os from 'node:os';
-import { loadRegistriesConfig, type RegistriesConfig } from '../../config/registries.ts';
+import { loadRegistriesConfig, registriesConfFiles, type RegistriesConfig } from '../../config/registries.ts';
 import { readJson, writeFileAtomic } from '../../store/atomic.ts';
 import { lazyRequire } from '../../sys/lazy-require.ts';
 import { promises as fs } from 'node:fs';
@@ -146,7 +146,7 @@ export async function systemReport(ctx: EngineContext): Promise<SystemReport> {
     openFds: fds,
     runtime,
     conmon,
-    registries: loadRegistriesConfig(ctx.registriesConf),
+    registries: loadRegistriesConfig(ctx.registriesConf ?? registriesConfFiles()),
     counts,
   };
 }
