@@ -103,12 +103,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // route as a stream (tar archives for load, build and copy come that way).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(String(body)));
     } catch (err) {
-      done(new InvalidArgument(`invalid JSON body: ${(err as Error).message}`), undefined);
+      done(err as Error, undefined);
     }
   });
   fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
@@ -170,7 +168,11 @@ async function jsonBody(body: unknown): Promise<unknown> {
   if (!body || typeof (body as NodeJS.ReadableStream).pipe !== 'function') return body;
   const chunks: Buffer[] = [];
   for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return parseJsonBody(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** A JSON request body: empty means none, and bad JSON is Docker's 400. */
+function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);

@@ -17,11 +17,16 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.includes(TEMP_MARK);
 }
 
+/** A temp path beside `path`, named so that readers skip it and `sweepTempFiles` knows its writer. */
+export function tempPathFor(path: string): string {
+  // pid + random: unique enough, and O_EXCL refuses a clash rather than sharing a file
+  return join(dirname(path), `.${basename(path)}${TEMP_MARK}${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+}
+
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const durable = opts.durable ?? true;
   const dir = dirname(path);
-  // pid + random: unique enough, and O_EXCL refuses a clash rather than sharing a file
-  const tmp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+  const tmp = tempPathFor(path);
   const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode ?? 0o644);
   try {
     await fh.writeFile(data);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream, promises as fs, type ReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgument, SystemError } from '../errors.ts';
-import { syncDir, writeJsonAtomic } from '../../store/atomic.ts';
+import { syncDir, tempPathFor, writeJsonAtomic } from '../../store/atomic.ts';
 import { acquireLock, lockPath } from '../../store/lock.ts';
 import { isSha256Digest } from './reference.ts';
 
@@ -82,7 +82,7 @@ export class ContentStore {
     const lock = await acquireLock(lockPath(this.locksDir, 'blob', digest.slice('sha256:'.length)), { timeoutMs: 30 * 60_000 });
     try {
       if (await this.has(digest)) return false; // another process brought it while we waited
-      const tmp = join(this.blobsDir, `.${digest.slice(7)}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+      const tmp = tempPathFor(path);
       const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       let ok = false;
       try {
