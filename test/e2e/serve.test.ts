@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { berthBin, startBerth, tempDir, type Berth } from '../helpers/berth.ts';
+import { berthBin, startBerth, tempDir, waitFor, type Berth } from '../helpers/berth.ts';
 import { call } from '../helpers/http.ts';
 
 let b: Berth;
@@ -213,6 +213,8 @@ describe('service life cycle', () => {
     mkdirSync(join(dir, 'second'));
     const second = join(dir, 'second', 'docker.sock');
     const c = await startBerth({ dir, extraArgs: ['--listen', `unix://${second}`] });
+    // The sockets are bound one after another: the first answering says nothing of the second.
+    await waitFor(() => call(second, 'GET', '/_ping').then(() => true, () => false), 5000, 'the second socket');
     assert.equal((await call(second, 'GET', '/_ping')).text, 'OK');
     assert.equal((await call(c.sock, 'GET', '/_ping')).text, 'OK');
     assert.equal(await c.stop(), 0);
