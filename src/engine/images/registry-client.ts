@@ -7,12 +7,15 @@ import { NotFound, SystemError, Unauthorized } from '../errors.ts';
 import { lazyRequire } from '../../sys/lazy-require.ts';
 
 const lazyCrypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
+const lazyTls = lazyRequire<typeof import('node:tls')>('node:tls');
 
 export interface Credentials {
   username?: string;
   password?: string;
   /** A registry token to send as is (Docker's `registrytoken`). */
   registryToken?: string;
+  /** An OAuth refresh token from an earlier login (Docker's `identitytoken`). */
+  identityToken?: string;
 }
 
 export interface RegistryClientOptions {
@@ -162,8 +165,16 @@ export class RegistryClient {
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
     url.searchParams.set('scope', challenge.params['scope'] && !challenge.params['scope'].startsWith('repository:') ? challenge.params['scope'] : scope);
     const c = this.opts.credentials;
-    const headers: Record<string, string> = c?.username ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}` } : {};
-    const res = await this.raw('GET', url.toString(), headers);
+    let res: Dispatcher.ResponseData;
+    if (c?.identityToken) {
+      // OAuth2 refresh-token grant, as Docker does with an identity token from login
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: 'berth', scope: url.searchParams.get('scope') ?? scope });
+      if (challenge.params['service']) form.set('service', challenge.params['service']);
+      res = await this.raw('POST', `${url.origin}${url.pathname}`, { 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
+    } else {
+      const headers: Record<string, string> = c?.username ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}` } : {};
+      res = await this.raw('GET', url.toString(), headers);
+    }
     const text = await res.body.text();
     if (res.statusCode === 401 || res.statusCode === 403) throw new Unauthorized(`Get "${url.origin}${url.pathname}": unauthorized: ${registryErrorText(text) || 'incorrect username or password'}`);
     if (res.statusCode !== 200) throw new RegistryHttpError(res.statusCode, registryErrorText(text), url.toString());
@@ -187,12 +198,14 @@ export class RegistryClient {
     return this.base;
   }
 
-  private async raw(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+  private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Dispatcher.DispatchOptions['body']): Promise<Dispatcher.ResponseData> {
     const u = await undici();
+    // extra CAs from certs.d add to the system's, as Docker's do (Node's `ca` would replace them)
+    const ca = this.opts.tls?.ca?.length ? [...lazyTls().rootCertificates, ...this.opts.tls.ca] : undefined;
     this.dispatcher ??= new u.Agent({
-      connect: { rejectUnauthorized: !this.opts.insecure, ca: this.opts.tls?.ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key },
+      connect: { rejectUnauthorized: !this.opts.insecure, ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key },
     }).compose(u.interceptors.redirect({ maxRedirections: 5 }));
-    return u.request(url, { method, headers: { 'user-agent': this.opts.userAgent ?? 'berth', ...headers }, dispatcher: this.dispatcher });
+    return u.request(url, { method, headers: { 'user-agent': this.opts.userAgent ?? 'berth', ...headers }, body, dispatcher: this.dispatcher });
   }
 
   async close(): Promise<void> {
