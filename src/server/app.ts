@@ -6,6 +6,7 @@ import { InvalidArgument } from '../engine/errors.ts';
 import type { EngineContext } from '../engine/context.ts';
 import { LIBPOD_API_VERSION, MAX_API_VERSION, negotiateCompatVersion, splitApiPath, type ApiPath } from './api-version.ts';
 import { toHttpError } from './errors.ts';
+import { encodeNameSlashes } from './name-paths.ts';
 import type { RequestHandler } from './hijack.ts';
 import { fastifyPath, parseInput, successStatus, type Lazy, type Route } from './route.ts';
 import { BERTH_VERSION } from '../version.ts';
@@ -64,7 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     rewriteUrl(req) {
       const parsed = splitApiPath(req.url ?? '/');
       apiPaths.set(req, parsed);
-      return parsed.url;
+      return encodeNameSlashes(parsed.url, req.method);
     },
     serverFactory(h) {
       handler = h as RequestHandler;
