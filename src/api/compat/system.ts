@@ -244,15 +244,16 @@ export const routes: Route[] = [
     summary: 'Disk usage of images, containers, volumes and build cache',
     query: async () => (await schemas()).SystemDfQuery,
     responses: { 200: { description: 'usage', schema: async () => (await schemas()).SystemDf } },
-    handler: ({ query }) => {
+    handler: async ({ query, engine, apiVersion }) => {
       const types = query.type === undefined ? [] : [query.type].flat();
       for (const t of types) {
         if (!DF_TYPES.has(t)) throw new InvalidArgument(`unknown object type: ${t}`);
       }
       const want = (t: string) => types.length === 0 || types.includes(t);
-      // The image, container and volume stores arrive with their own issues; empty until then.
+      // The container and volume stores arrive with their own issues; empty until then.
+      const { imageDiskUsage } = await import('../../engine/images/usage.ts');
       return {
-        ...(want('image') ? { LayersSize: 0, Images: [] } : {}),
+        ...(want('image') ? await imageDiskUsage(engine, apiVersion) : {}),
         ...(want('container') ? { Containers: [] } : {}),
         ...(want('volume') ? { Volumes: [] } : {}),
         ...(want('build-cache') ? { BuildCache: [] } : {}),

@@ -12,7 +12,7 @@ import { isSha256Digest } from './reference.ts';
 
 export interface BlobSource {
   /** The bytes, fetched only if the store lacks the blob. */
-  open(): Promise<AsyncIterable<Buffer>>;
+  open(): Promise<AsyncIterable<Buffer> | Iterable<Buffer>>;
   /** Called as bytes arrive (for progress). */
   onProgress?: (bytes: number) => void;
 }

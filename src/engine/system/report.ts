@@ -99,13 +99,10 @@ export async function engineId(ctx: EngineContext): Promise<string> {
   return (await fs.readFile(ctx.paths.engineId, 'utf8')).trim();
 }
 
-/**
- * Counts of containers and images. The container and image stores come with their own issues;
- * until a store exists there is nothing in it to count, so these read what is on disk.
- */
+/** Counts of containers and images. The container store comes with its own issue. */
 export async function storeCounts(ctx: EngineContext): Promise<StoreCounts> {
-  const index = await readJson<{ manifests?: Array<{ digest: string }> }>(`${ctx.paths.images}/index.json`).catch(() => undefined);
-  const images = new Set((index?.manifests ?? []).map((m) => m.digest)).size;
+  const { ImageStore } = await import('../images/image-store.ts');
+  const images = (await new ImageStore(ctx).list()).length;
   return { containersRunning: 0, containersPaused: 0, containersStopped: 0, images };
 }
 

@@ -1,0 +1,246 @@
+// `docker pull`: resolve the reference to registries (mirrors first), fetch and verify the
+// manifest (choosing a platform from an index), the config, and each layer in one pass per blob —
+// the download is hashed into the content store and unpacked into its chain-id dir at once —
+// then name the image. Progress goes out as Docker's messages, so the CLI draws its usual bars.
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Emit } from '../../server/json-stream.ts';
+import type { EngineContext } from '../context.ts';
+import { InvalidArgument, NotFound, SystemError, Unauthorized } from '../errors.ts';
+import { chainIds } from '../storage/layers.ts';
+import { ImageStore, type ImageConfig } from './image-store.ts';
+import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type ImageManifest, type Platform } from './manifest.ts';
+import { progressMessage, shortId, statusMessage } from './progress.ts';
+import { parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
+import { clientFor, pullSources, registriesConfig } from './registries.ts';
+import type { Credentials, FetchedManifest, RegistryClient } from './registry-client.ts';
+
+/** Docker's default max-concurrent-downloads. */
+const CONCURRENT_DOWNLOADS = 3;
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface PullOptions {
+  platform?: string;
+  credentials?: Credentials;
+  emit: Emit;
+}
+
+export interface PullResult {
+  id: string;
+  /** the digest the registry gave for the reference (an index's, for multi-platform images) */
+  digest: string;
+  /** the name set: `docker.io/library/busybox:latest` or `…@sha256:…` */
+  name: string;
+}
+
+/** `fromImage` and `tag` as POST /images/create takes them: the tag may also be a digest. */
+export function pullReference(fromImage: string, tag: string | undefined): Reference {
+  let ref = parseNormalizedReference(fromImage);
+  if (tag) {
+    if (ref.tag !== undefined || ref.digest !== undefined) {
+      // Docker ignores `tag` when fromImage has one already
+    } else if (tag.startsWith('sha256:')) {
+      ref = parseNormalizedReference(`${fromImage}@${tag}`);
+    } else {
+      ref = parseNormalizedReference(`${fromImage}:${tag}`);
+    }
+  }
+  return withDefaultTag(ref);
+}
+
+export async function pullImage(engine: EngineContext, ref: Reference, opts: PullOptions): Promise<PullResult> {
+  const store = new ImageStore(engine);
+  await store.init();
+  const conf = await registriesConfig(engine);
+  const want = opts.platform ? parsePlatform(opts.platform) : undefined;
+  const { client, repository, fetched } = await fetchTopManifest(conf, ref, opts.credentials);
+  try {
+    const name = ref.digest ? referenceString({ domain: ref.domain, path: ref.path, digest: ref.digest }) : referenceString(ref);
+    let top = parseManifest(fetched.body, fetched.mediaType);
+    let manifestBytes = fetched.body;
+    let manifestDesc: Descriptor = { mediaType: top.mediaType, digest: fetched.digest, size: fetched.body.length };
+    const hold = await store.holdForWrite();
+    try {
+      if (top.kind === 'index') {
+        await putBytes(store, fetched.digest, fetched.body);
+        const chosen = choosePlatform(top, want ?? parsePlatform(undefined));
+        const child = await client.getManifest(repository, chosen.digest);
+        verifyDigest(chosen.digest, child.body);
+        top = parseManifest(child.body, child.mediaType);
+        if (top.kind !== 'manifest') throw new InvalidArgument(`${chosen.digest}: an index inside an index is not supported`);
+        manifestBytes = child.body;
+        manifestDesc = { mediaType: top.mediaType, digest: chosen.digest, size: child.body.length };
+        if (chosen.platform) manifestDesc.platform = chosen.platform;
+      }
+      const manifest = top;
+      // the one item line without progressDetail, as Docker writes it
+      opts.emit({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag });
+
+      const config = await fetchConfig(store, client, repository, manifest);
+      const diffIds = config.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== manifest.layers.length) {
+        throw new InvalidArgument(`invalid image ${manifest.config.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff ids in its config`);
+      }
+      manifestDesc.platform ??= configPlatform(config);
+      const chains = chainIds(diffIds);
+      const id = manifest.config.digest;
+      const known = (await store.list()).some((i) => i.id === id);
+      const complete = known && (await Promise.all(chains.map((c) => store.layers.has(c)))).every(Boolean);
+      if (!complete) await fetchLayers(store, client, repository, manifest, diffIds, chains, opts.emit);
+      await putBytes(store, manifestDesc.digest, manifestBytes);
+
+      const previous = await store.lookup(name).catch(() => undefined);
+      const names = [name];
+      if (!ref.digest) names.push(referenceString({ domain: ref.domain, path: ref.path, digest: fetched.digest }));
+      await store.setNames(id, manifestDesc, names);
+      opts.emit(statusMessage(`Digest: ${fetched.digest}`));
+      const shown = ImageStore.familiar(name);
+      opts.emit(statusMessage(previous?.id === id ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}`));
+      return { id, digest: fetched.digest, name };
+    } finally {
+      await hold.release();
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** The manifest the reference names, from the first source that has it (mirrors first). */
+async function fetchTopManifest(conf: Awaited<ReturnType<typeof registriesConfig>>, ref: Reference, credentials?: Credentials): Promise<{ client: RegistryClient; repository: string; fetched: FetchedManifest }> {
+  const sources = pullSources(conf, ref);
+  let lastErr: unknown;
+  for (const source of sources) {
+    const client = await clientFor(source, credentials);
+    try {
+      const fetched = await client.getManifest(source.repository, ref.digest ?? ref.tag!);
+      if (ref.digest) verifyDigest(ref.digest, fetched.body);
+      return { client, repository: source.repository, fetched };
+    } catch (err) {
+      await client.close();
+      lastErr = err;
+      if (!source.mirror) break; // a mirror may lack the image; the registry itself is the last word
+    }
+  }
+  throw pullError(lastErr);
+}
+
+/**
+ * Docker answers a refused pull with 404 (`pull access denied …`) or 500 (`no basic auth
+ * credentials`), never 401: on a 401 the docker CLI would start an interactive login.
+ */
+function pullError(err: unknown): unknown {
+  if (!(err instanceof Unauthorized)) return err;
+  return err.message.startsWith('pull access denied') ? new NotFound(err.message) : new SystemError(err.message);
+}
+
+function verifyDigest(digest: string, body: Buffer): void {
+  const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  if (got !== digest) throw new SystemError(`manifest verification failed for digest ${digest}: the registry sent content hashing to ${got}`);
+}
+
+async function putBytes(store: ImageStore, digest: string, bytes: Buffer): Promise<void> {
+  await store.content.ingest(digest, bytes.length, { open: async () => [bytes] });
+}
+
+async function fetchConfig(store: ImageStore, client: RegistryClient, repository: string, manifest: ImageManifest): Promise<ImageConfig> {
+  const d = manifest.config;
+  await store.content.ingest(d.digest, d.size, { open: async () => (await client.openBlob(repository, d.digest)).body });
+  return store.readConfig(d.digest);
+}
+
+function configPlatform(config: ImageConfig): Platform | undefined {
+  if (!config.os || !config.architecture) return undefined;
+  return config.variant ? { os: config.os, architecture: config.architecture, variant: config.variant } : { os: config.os, architecture: config.architecture };
+}
+
+/** Layers, grouped by blob (a manifest may list one blob twice), `CONCURRENT_DOWNLOADS` at a time. */
+async function fetchLayers(store: ImageStore, client: RegistryClient, repository: string, manifest: ImageManifest, diffIds: string[], chains: string[], emit: Emit): Promise<void> {
+  const blobs = new Map<string, { desc: Descriptor; at: number[] }>();
+  manifest.layers.forEach((desc, i) => {
+    const b = blobs.get(desc.digest);
+    if (b) b.at.push(i);
+    else blobs.set(desc.digest, { desc, at: [i] });
+  });
+  const jobs: Array<{ desc: Descriptor; at: number[] }> = [];
+  for (const b of blobs.values()) {
+    const missing = [];
+    for (const i of b.at) if (!(await store.layers.has(chains[i]!))) missing.push(i);
+    if (missing.length === 0) emit(statusMessage('Already exists', shortId(b.desc.digest)));
+    else jobs.push({ desc: b.desc, at: missing });
+  }
+  for (const j of jobs) emit(statusMessage('Pulling fs layer', shortId(j.desc.digest)));
+  for (const j of jobs.slice(CONCURRENT_DOWNLOADS)) emit(statusMessage('Waiting', shortId(j.desc.digest)));
+
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const j = jobs[next++]!;
+      await fetchLayer(store, client, repository, j.desc, j.at.map((i) => ({ chain: chains[i]!, diffId: diffIds[i]!, parent: chains[i - 1] })), emit);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_DOWNLOADS, jobs.length) }, worker));
+}
+
+interface LayerTarget {
+  chain: string;
+  diffId: string;
+  parent: string | undefined;
+}
+
+async function fetchLayer(store: ImageStore, client: RegistryClient, repository: string, desc: Descriptor, targets: LayerTarget[], emit: Emit): Promise<void> {
+  const { unpackLayer } = await import('../storage/unpack.ts');
+  const id = shortId(desc.digest);
+  const total = desc.size;
+  const [first, ...rest] = targets;
+  if (await store.content.has(desc.digest)) {
+    emit(statusMessage('Download complete', id));
+  } else {
+    // one pass: the download feeds the content store (digest check) and the unpacker (diff id check)
+    const { body } = await client.openBlob(repository, desc.digest);
+    const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+    const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+    const fail = (err: Error) => {
+      toStore.destroy(err);
+      toUnpack.destroy(err);
+      body.destroy(err);
+    };
+    body.once('error', fail);
+    body.pipe(toStore);
+    body.pipe(toUnpack);
+    let last = 0;
+    const progress = (bytes: number) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_INTERVAL_MS && bytes < total) return;
+      last = now;
+      emit(progressMessage('Downloading', id, bytes, total));
+    };
+    const stored = store.content
+      .ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress })
+      .then(() => drain(toStore)); // if another pull stored it first, our copy is not read
+    const unpacked = store.layers
+      .create(first!.chain, first!.diffId, first!.parent, (dir) => unpackLayer(toUnpack, dir))
+      .then(() => drain(toUnpack));
+    // either failing stops the other; wait for both so no temp file is left being written
+    const guard = (p: Promise<unknown>) => p.catch((err: Error) => (fail(err), Promise.reject(err)));
+    const results = await Promise.allSettled([guard(stored), guard(unpacked)]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    emit(statusMessage('Verifying Checksum', id));
+    emit(statusMessage('Download complete', id));
+    emit(progressMessage('Extracting', id, total, total));
+    if (rest.length === 0) {
+      emit(statusMessage('Pull complete', id));
+      return;
+    }
+  }
+  // from the stored blob: a layer whose blob was here already, or the same blob at another depth
+  for (const t of first && (await store.layers.has(first.chain)) ? rest : targets) {
+    await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer(store.content.openRead(desc.digest), dir));
+  }
+  emit(progressMessage('Extracting', id, total, total));
+  emit(statusMessage('Pull complete', id));
+}
+
+async function drain(s: Readable): Promise<void> {
+  if (s.readableEnded || s.destroyed) return;
+  s.resume();
+}

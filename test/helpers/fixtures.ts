@@ -1,0 +1,61 @@
+// The shared fixtures: the images (../shared/fixtures/images.json), the registries that serve
+// them (registry.sh, on a suite's own ports and state dir), and the clients tests drive.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot, tempDir, type Berth } from './berth.ts';
+
+export const fixturesDir = join(repoRoot, '..', 'shared', 'fixtures');
+const registrySh = join(fixturesDir, 'registry.sh');
+
+export interface FixtureImage {
+  ref: string;
+  registry: string;
+  registries: string;
+  mediaType: string;
+  digest: string;
+  imageId?: string;
+  platform?: string;
+  layers?: Array<{ digest: string; size: number; diffId: string }>;
+  config?: Record<string, unknown>;
+}
+
+export const fixtureImages: FixtureImage[] = (JSON.parse(readFileSync(join(fixturesDir, 'images.json'), 'utf8')) as { images: FixtureImage[] }).images;
+
+export function fixture(ref: string): FixtureImage {
+  const f = fixtureImages.find((i) => i.ref === ref);
+  if (!f) throw new Error(`no fixture ${ref}`);
+  return f;
+}
+
+export type RegistryKind = 'start' | 'start-auth' | 'start-token';
+
+/** Registries on this suite's ports, in a state dir of its own; `stop()` ends them. */
+export function startRegistries(wanted: Array<[RegistryKind, number]>): { stop(): void } {
+  const state = tempDir('berth-registry-');
+  const env = { ...process.env, BERTH_FIXTURE_STATE: state };
+  for (const [kind, port] of wanted) execFileSync(registrySh, [kind, String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return {
+    stop() {
+      for (const [, port] of wanted) execFileSync(registrySh, ['stop', String(port)], { env, stdio: 'ignore' });
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+const exec = promisify(execFile);
+export const dockerCli = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p));
+/** Debian's python3-docker lives in the system python, whatever python3 is first on PATH. */
+export const systemPython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** The docker CLI against this berth, with a config dir of its own (logins stay in the test). */
+export function dockerFor(b: Berth) {
+  return (...args: string[]) => exec(dockerCli!, args, { env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir }, maxBuffer: 64 << 20 });
+}
+
+/** A docker-py script against this berth; `client` is docker.DockerClient on its socket. */
+export function dockerPyFor(b: Berth) {
+  return (script: string) =>
+    exec(systemPython, ['-c', `import docker, json, sys\nclient = docker.DockerClient(base_url='unix://${b.sock}')\n${script}`], { maxBuffer: 64 << 20 });
+}
