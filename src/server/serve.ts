@@ -111,4 +111,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   tracker.start();
+
+  // What a killed pull, load or import left half-written goes now, in the background, once the
+  // first requests are answered; the idle exit waits for it.
+  const release = tracker.hold();
+  setTimeout(() => {
+    import('../engine/images/image-store.ts')
+      .then(({ ImageStore }) => new ImageStore(engine).sweep())
+      .catch((err: unknown) => log.warn({ err }, 'sweeping temp files failed'))
+      .finally(release);
+  }, 100);
 }

@@ -298,12 +298,18 @@ export class ImageStore {
         if (!/^[a-f0-9]{64}$/.test(n) || blobs.has(`sha256:${n}`)) continue;
         await fs.rm(join(this.content.blobsDir, n), { force: true });
       }
-      await sweepTempFiles(this.content.blobsDir);
-      await this.layers.sweep();
+      await this.sweep();
       return removed;
     } finally {
       await gc.release();
     }
+  }
+
+  /** Removes temp files and dirs whose writer died (blobs, layers, load dirs). */
+  async sweep(): Promise<void> {
+    await sweepTempFiles(this.content.dir);
+    await sweepTempFiles(this.content.blobsDir);
+    await this.layers.sweep();
   }
 
   /** Docker's way of showing a stored name: `busybox:latest`. */

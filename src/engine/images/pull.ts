@@ -187,57 +187,72 @@ interface LayerTarget {
   parent: string | undefined;
 }
 
+/** Blobs being fetched by a pull of this process: a second pull wanting one waits for it. */
+const downloading = new Map<string, Promise<void>>();
+
 async function fetchLayer(store: ImageStore, client: RegistryClient, repository: string, desc: Descriptor, targets: LayerTarget[], emit: Emit): Promise<void> {
   const { unpackLayer } = await import('../storage/unpack.ts');
   const id = shortId(desc.digest);
   const total = desc.size;
-  const [first, ...rest] = targets;
-  if (await store.content.has(desc.digest)) {
-    emit(statusMessage('Download complete', id));
-  } else {
-    // one pass: the download feeds the content store (digest check) and the unpacker (diff id check)
-    const { body } = await client.openBlob(repository, desc.digest);
-    const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-    const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-    const fail = (err: Error) => {
-      toStore.destroy(err);
-      toUnpack.destroy(err);
-      body.destroy(err);
-    };
-    body.once('error', fail);
-    body.pipe(toStore);
-    body.pipe(toUnpack);
-    let last = 0;
-    const progress = (bytes: number) => {
-      const now = Date.now();
-      if (now - last < PROGRESS_INTERVAL_MS && bytes < total) return;
-      last = now;
-      emit(progressMessage('Downloading', id, bytes, total));
-    };
-    const stored = store.content
-      .ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress })
-      .then(() => drain(toStore)); // if another pull stored it first, our copy is not read
-    const unpacked = store.layers
-      .create(first!.chain, first!.diffId, first!.parent, (dir) => unpackLayer(toUnpack, dir))
-      .then(() => drain(toUnpack));
-    // either failing stops the other; wait for both so no temp file is left being written
-    const guard = (p: Promise<unknown>) => p.catch((err: Error) => (fail(err), Promise.reject(err)));
-    const results = await Promise.allSettled([guard(stored), guard(unpacked)]);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-    emit(statusMessage('Verifying Checksum', id));
-    emit(statusMessage('Download complete', id));
-    emit(progressMessage('Extracting', id, total, total));
-    if (rest.length === 0) {
-      emit(statusMessage('Pull complete', id));
-      return;
+  for (let other = downloading.get(desc.digest); other; other = downloading.get(desc.digest)) await other.catch(() => undefined);
+  let finished!: () => void;
+  downloading.set(desc.digest, new Promise<void>((r) => (finished = r)));
+  try {
+    let todo = targets;
+    if (await store.content.has(desc.digest)) {
+      emit(statusMessage('Download complete', id));
+    } else {
+      await downloadAndUnpack(store, client, repository, desc, targets[0]!, emit, unpackLayer);
+      emit(statusMessage('Verifying Checksum', id));
+      emit(statusMessage('Download complete', id));
+      todo = targets.slice(1);
     }
+    // from the stored blob: a layer whose blob was here already, or the same blob at another depth
+    for (const t of todo) await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer(store.content.openRead(desc.digest), dir));
+    emit(progressMessage('Extracting', id, total, total));
+    emit(statusMessage('Pull complete', id));
+  } finally {
+    downloading.delete(desc.digest);
+    finished();
   }
-  // from the stored blob: a layer whose blob was here already, or the same blob at another depth
-  for (const t of first && (await store.layers.has(first.chain)) ? rest : targets) {
-    await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer(store.content.openRead(desc.digest), dir));
-  }
-  emit(progressMessage('Extracting', id, total, total));
-  emit(statusMessage('Pull complete', id));
+}
+
+/** One pass: the download feeds the content store (digest check) and the unpacker (diff id check). */
+async function downloadAndUnpack(
+  store: ImageStore,
+  client: RegistryClient,
+  repository: string,
+  desc: Descriptor,
+  target: LayerTarget,
+  emit: Emit,
+  unpackLayer: typeof import('../storage/unpack.ts').unpackLayer,
+): Promise<void> {
+  const id = shortId(desc.digest);
+  const { body } = await client.openBlob(repository, desc.digest);
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+  const fail = (err: Error) => {
+    toStore.destroy(err);
+    toUnpack.destroy(err);
+    body.destroy(err);
+  };
+  body.once('error', fail);
+  body.pipe(toStore);
+  body.pipe(toUnpack);
+  let last = 0;
+  const progress = (bytes: number) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_INTERVAL_MS && bytes < desc.size) return;
+    last = now;
+    emit(progressMessage('Downloading', id, bytes, desc.size));
+  };
+  // another process may have stored the blob or made the layer first: then our copy is drained
+  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress }).then(() => drain(toStore));
+  const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => unpackLayer(toUnpack, dir)).then(() => drain(toUnpack));
+  // either failing stops the other; wait for both so no temp file is left being written
+  const guard = (p: Promise<unknown>) => p.catch((err: Error) => (fail(err), Promise.reject(err)));
+  const results = await Promise.allSettled([guard(stored), guard(unpacked)]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 async function drain(s: Readable): Promise<void> {
