@@ -92,7 +92,9 @@ try {
 
     const root = join(dir, `berth-${r}`);
     const sock = join(root, 'berth.sock');
-    const proc = spawn(process.execPath, [berth, 'serve', '--listen', `unix://${sock}`, '--root', join(root, 'root'), '--runroot', join(root, 'run'), '--time', '0', '--log-level', 'warn'], { stdio: 'inherit' });
+    // BENCH_PROFILE=<dir>: a CPU profile of each berth run, to see where a pull spends its time
+    const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+    const proc = spawn(process.execPath, [...prof, berth, 'serve', '--listen', `unix://${sock}`, '--root', join(root, 'root'), '--runroot', join(root, 'run'), '--time', '0', '--log-level', 'warn'], { stdio: 'inherit' });
     for (let i = 0; i < 500; i++) {
       try {
         await new Promise<void>((res, rej) => request({ socketPath: sock, path: '/_ping' }, () => res()).on('error', rej).end());
