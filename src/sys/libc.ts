@@ -1,4 +1,5 @@
-// The few libc calls Node lacks, through koffi (an FFI whose npm package ships its binaries).
+// The few libc calls Node lacks, through koffi (an FFI whose npm package ships its binaries):
+// flock, and for unpacking layers mknod and the l*xattr calls.
 // Loaded on first use only: most requests never need it, and start-up time matters.
 import { lazyRequire } from './lazy-require.ts';
 
@@ -6,9 +7,15 @@ type Koffi = typeof import('koffi');
 
 const koffiModule = lazyRequire<Koffi>('koffi');
 
+type CPath = string | Buffer;
+
 interface Libc {
   koffi: Koffi;
   flock: (fd: number, op: number) => number;
+  mknod: (path: CPath, mode: number, dev: bigint) => number;
+  lsetxattr: (path: CPath, name: CPath, value: Buffer, size: number, flags: number) => number;
+  lgetxattr: (path: CPath, name: CPath, value: Buffer | null, size: number) => number;
+  llistxattr: (path: CPath, list: Buffer | null, size: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -20,6 +27,10 @@ function load(): Libc {
   libc = {
     koffi,
     flock: lib.func('int flock(int fd, int operation)') as (fd: number, op: number) => number,
+    mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as Libc['mknod'],
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)') as Libc['lsetxattr'],
+    lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as Libc['lgetxattr'],
+    llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)') as Libc['llistxattr'],
   };
   return libc;
 }
@@ -46,4 +57,91 @@ export function tryFlock(fd: number, op: number): boolean {
 
 export function unflock(fd: number): void {
   load().flock(fd, LOCK_UN);
+}
+
+// ---- files: what fs lacks for unpacking layers (device nodes, extended attributes) ----
+// Paths and names are strings (passed as UTF-8) or Buffers of raw bytes (names that are not
+// UTF-8, as tar archives may hold); a Buffer gets its terminating NUL here.
+
+const util = lazyRequire<typeof import('node:util')>('node:util');
+
+const NUL = Buffer.alloc(1);
+const cstr = (s: CPath): CPath => (typeof s === 'string' ? s : Buffer.concat([s, NUL]));
+
+/** An Error shaped like Node's fs errors: `code` ('EPERM'…), negative `errno`, `syscall`, `path`. */
+export interface ErrnoError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+  path?: string;
+}
+
+function errnoError(syscall: string, errno: number, path?: CPath): ErrnoError {
+  // Node's wording: "EPERM: operation not permitted, mknod '/x'"
+  const [code, description] = util().getSystemErrorMap().get(-errno) ?? [`E${errno}`, `errno ${errno}`];
+  const shown = path === undefined ? '' : String(path);
+  const message = `${code}: ${description}, ${syscall}${path === undefined ? '' : ` '${shown}'`}`;
+  return Object.assign(new Error(message), { errno: -errno, code, syscall, ...(path === undefined ? {} : { path: shown }) });
+}
+
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+/** glibc's makedev(3). */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffn) << 8n) | ((ma & 0xfffff000n) << 32n) | (mi & 0xffn) | ((mi & 0xffffff00n) << 12n);
+}
+
+/** mknod(2): `mode` is the file type (S_IFCHR, S_IFBLK, S_IFIFO) | permissions (the umask applies). */
+export function mknod(path: CPath, mode: number, major = 0, minor = 0): void {
+  const { mknod: call, koffi } = load();
+  if (call(cstr(path), mode, makedev(major, minor)) !== 0) throw errnoError('mknod', koffi.errno(), path);
+}
+
+/** lsetxattr(2): sets an extended attribute on the path itself (a symlink is not followed). */
+export function lsetxattr(path: CPath, name: CPath, value: Buffer | string, flags = 0): void {
+  const { lsetxattr: call, koffi } = load();
+  const v = typeof value === 'string' ? Buffer.from(value) : value;
+  if (call(cstr(path), cstr(name), v, v.length, flags) !== 0) throw errnoError('lsetxattr', koffi.errno(), path);
+}
+
+const ENODATA = 61;
+const ERANGE = 34;
+
+/** lgetxattr(2): the attribute's value, or undefined when the path has no such attribute. */
+export function lgetxattr(path: CPath, name: CPath): Buffer | undefined {
+  const { lgetxattr: call, koffi } = load();
+  const p = cstr(path);
+  const n = cstr(name);
+  for (;;) {
+    const size = call(p, n, null, 0);
+    if (size < 0) {
+      const errno = koffi.errno();
+      if (errno === ENODATA) return undefined;
+      throw errnoError('lgetxattr', errno, path);
+    }
+    const buf = Buffer.alloc(size);
+    const got = size === 0 ? 0 : call(p, n, buf, size);
+    if (got >= 0) return buf.subarray(0, got);
+    const errno = koffi.errno();
+    if (errno !== ERANGE) throw errnoError('lgetxattr', errno, path); // ERANGE: it grew meanwhile
+  }
+}
+
+/** llistxattr(2): the names of the path's extended attributes. */
+export function llistxattr(path: CPath): string[] {
+  const { llistxattr: call, koffi } = load();
+  const p = cstr(path);
+  for (;;) {
+    const size = call(p, null, 0);
+    if (size < 0) throw errnoError('llistxattr', koffi.errno(), path);
+    const buf = Buffer.alloc(size);
+    const got = size === 0 ? 0 : call(p, buf, size);
+    if (got >= 0) return buf.subarray(0, got).toString('latin1').split('\0').filter(Boolean).map((n) => Buffer.from(n, 'latin1').toString());
+    const errno = koffi.errno();
+    if (errno !== ERANGE) throw errnoError('llistxattr', errno, path);
+  }
 }
