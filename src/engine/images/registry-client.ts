@@ -1,6 +1,9 @@
 // A client of the Distribution (registry) API v2: endpoint choice (https, or http for insecure
 // registries), Basic and Bearer-token auth from the registry's challenge with tokens reused per
-// scope, manifests by tag or digest, and blobs as verified streams. One client per registry host.
+// scope, manifests by tag or digest, and blobs as verified streams. The push side: blob existence,
+// cross-repository mounts, chunked uploads (POST, PATCH, PUT ?digest=), manifest PUTs. And the
+// rest a registry offers Docker's API: the catalog (for search), Docker Hub's v1 search, and the
+// login check of POST /auth. One client per registry host.
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { NotFound, SystemError, Unauthorized } from '../errors.ts';
@@ -8,6 +11,7 @@ import { lazyRequire } from '../../sys/lazy-require.ts';
 
 const lazyCrypto = lazyRequire<typeof import('node:crypto')>('node:crypto');
 const lazyTls = lazyRequire<typeof import('node:tls')>('node:tls');
+const lazyStream = lazyRequire<typeof import('node:stream')>('node:stream');
 
 export interface Credentials {
   username?: string;
@@ -68,10 +72,63 @@ export function registryErrorText(body: string): string {
   return body.trim().slice(0, 300);
 }
 
+/** The first error of a registry's error body, as Docker shows it (`denied: requested access…`). */
+export function firstRegistryError(body: string): string | undefined {
+  try {
+    const e = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors?.[0];
+    if (e) return `${(e.code ?? 'unknown').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`;
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
 export class RegistryHttpError extends SystemError {
   constructor(readonly status: number, readonly text: string, readonly url: string) {
     super(text || `unexpected status ${status} from ${url}`);
   }
+}
+
+/** A Basic challenge with no username to answer it. Docker's push says only `no basic auth credentials`. */
+export class NoBasicCredentials extends Unauthorized {}
+
+/** The token server refused the credentials; `reason` is Docker's wording (`unauthorized: …`). */
+class TokenRefused extends Unauthorized {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** Go's url.Error spells the method `Get`, `Head`, `Post`. */
+function goMethod(method: string): string {
+  return method.charAt(0) + method.slice(1).toLowerCase();
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** An upload session: where to send the bytes, and the token scope it was opened with. */
+export interface UploadSession {
+  url: string;
+  scope: string;
+}
+
+export type MountResult = { mounted: true } | { mounted: false; session: UploadSession };
+
+/** Docker Hub's /v1/search answer. */
+export interface V1SearchResults {
+  num_results?: number;
+  query?: string;
+  results: Array<{ name: string; description?: string; star_count?: number; is_official?: boolean; is_automated?: boolean }>;
 }
 
 let undiciModule: typeof import('undici') | undefined;
@@ -126,24 +183,222 @@ export class RegistryClient {
     throw new RegistryHttpError(status, registryErrorText(text), `${this.base}/${repository}`);
   }
 
-  /** Sends a request with whatever auth the registry asks for, answering one challenge. */
-  private async send(method: 'GET' | 'HEAD', path: string, scope: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+  /** `repository:x:pull,push`: what every push request asks for. */
+  static pushScope(repository: string): string {
+    return RegistryClient.scope(repository, 'pull,push');
+  }
+
+  /** Does the repository have the blob? (HEAD; a 404 is no.) */
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const res = await this.send('HEAD', `/v2/${repository}/blobs/${digest}`, RegistryClient.pushScope(repository), {});
+    await res.body.dump();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404) return false;
+    throw this.pushError(res, '', repository);
+  }
+
+  /**
+   * Asks the registry to link a blob of `fromRepository` (same registry) into `repository`.
+   * 201: mounted. 202: the registry opened an upload instead (it lacks the blob there, or will not
+   * mount), which the caller may use for the upload.
+   */
+  async mountBlob(repository: string, digest: string, fromRepository: string): Promise<MountResult> {
+    const scope = `${RegistryClient.pushScope(repository)} ${RegistryClient.scope(fromRepository)}`;
+    const q = new URLSearchParams({ mount: digest, from: fromRepository });
+    const res = await this.send('POST', `/v2/${repository}/blobs/uploads/?${q}`, scope, { 'content-length': '0' });
+    const text = await res.body.text();
+    if (res.statusCode === 201) return { mounted: true };
+    if (res.statusCode === 202) return { mounted: false, session: { url: await this.location(res), scope } };
+    throw this.pushError(res, text, repository);
+  }
+
+  /** Opens an upload session (POST /v2/<repo>/blobs/uploads/). */
+  async startUpload(repository: string): Promise<UploadSession> {
+    const scope = RegistryClient.pushScope(repository);
+    const res = await this.send('POST', `/v2/${repository}/blobs/uploads/`, scope, { 'content-length': '0' });
+    const text = await res.body.text();
+    if (res.statusCode !== 202) throw this.pushError(res, text, repository);
+    return { url: await this.location(res), scope };
+  }
+
+  /**
+   * Uploads a blob as Docker does: one PATCH with the bytes to the session's location, then
+   * PUT `?digest=` to commit it. `onProgress` sees the bytes sent so far. The session is opened
+   * here unless one is given (from a mount the registry answered with 202).
+   */
+  async uploadBlob(
+    repository: string,
+    digest: string,
+    size: number,
+    body: AsyncIterable<Buffer> | Iterable<Buffer>,
+    opts: { session?: UploadSession; onProgress?: (sent: number) => void } = {},
+  ): Promise<void> {
+    const session = opts.session ?? (await this.startUpload(repository));
+    let sent = 0;
+    const onProgress = opts.onProgress;
+    async function* counted() {
+      for await (const chunk of body) {
+        sent += chunk.length;
+        yield chunk;
+        onProgress?.(sent);
+      }
+    }
+    // the body is a stream: it cannot be sent twice, so no challenge is answered here (the
+    // session's POST did that, and its token is reused)
+    const patch = await this.raw('PATCH', session.url, { ...this.authHeader(session.scope), 'content-type': 'application/octet-stream', 'content-length': String(size) }, lazyStream().Readable.from(counted(), { objectMode: false }));
+    const patchText = await patch.body.text();
+    if (patch.statusCode !== 202 && patch.statusCode !== 204) throw this.pushError(patch, patchText, repository);
+    if (sent !== size) throw new SystemError(`blob ${digest}: sent ${sent} bytes, expected ${size}`);
+    const commit = new URL(await this.location(patch).catch(() => session.url));
+    commit.searchParams.set('digest', digest);
+    const put = await this.send('PUT', commit.toString(), session.scope, { 'content-length': '0' });
+    const putText = await put.body.text();
+    if (put.statusCode !== 201 && put.statusCode !== 204) throw this.pushError(put, putText, repository);
+  }
+
+  /** PUT a manifest by tag or digest; returns the digest the registry gives it. */
+  async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<string> {
+    const res = await this.send('PUT', `/v2/${repository}/manifests/${reference}`, RegistryClient.pushScope(repository), { 'content-type': mediaType }, bytes);
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw this.pushError(res, text, repository);
+    return String(res.headers['docker-content-digest'] ?? '') || `sha256:${sha256(bytes)}`;
+  }
+
+  /** Every repository the registry lists in /v2/_catalog, following its `Link: <…>; rel="next"` pages. */
+  async catalog(opts: { pageSize?: number; max?: number } = {}): Promise<string[]> {
+    const scope = 'registry:catalog:*';
+    const names: string[] = [];
+    let next: string | undefined = `/v2/_catalog?n=${opts.pageSize ?? 1000}`;
+    while (next) {
+      const res = await this.send('GET', next, scope, { accept: 'application/json' });
+      const text = await res.body.text();
+      if (res.statusCode === 404) throw new NotFound(`the registry ${this.host} does not list its repositories (no /v2/_catalog)`);
+      if (res.statusCode === 401 || res.statusCode === 403) throw new Unauthorized(firstRegistryError(text) ?? 'unauthorized: authentication required');
+      if (res.statusCode !== 200) throw new RegistryHttpError(res.statusCode, registryErrorText(text), `${this.base}/v2/_catalog`);
+      names.push(...((JSON.parse(text) as { repositories?: string[] }).repositories ?? []));
+      if (opts.max !== undefined && names.length >= opts.max) break;
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(String(res.headers['link'] ?? ''));
+      next = link ? new URL(link[1]!, this.base).toString() : undefined;
+    }
+    return names;
+  }
+
+  /** GET /v2/ without credentials: the status and the challenge, if any. */
+  async ping(): Promise<{ status: number; challenge?: Challenge }> {
+    const res = await this.raw('GET', `${await this.endpoint()}/v2/`, {});
+    await res.body.dump();
+    const challenge = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
+    return challenge ? { status: res.statusCode, challenge } : { status: res.statusCode };
+  }
+
+  /**
+   * Docker's login check (POST /auth): GET /v2/, answering its challenge with the credentials
+   * (Basic, or a token fetched with them). Returns the identity (refresh) token the token server
+   * gave, or ''. Refusals are worded as Docker words them.
+   */
+  async checkLogin(): Promise<string> {
+    const url = `${await this.endpoint()}/v2/`;
+    const first = await this.raw('GET', url, {});
+    await first.body.dump();
+    if (first.statusCode === 200) return '';
+    const failed = (status: number) => new Unauthorized(`login attempt to ${url} failed with status: ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd());
+    if (first.statusCode !== 401) throw failed(first.statusCode);
+    const challenge = parseChallenge(String(first.headers['www-authenticate'] ?? ''));
+    const c = this.opts.credentials;
+    let authorization: string;
+    let identity = '';
+    if (challenge?.scheme === 'basic') {
+      if (!c?.username) throw new NoBasicCredentials(`Get "${url}": no basic auth credentials`);
+      authorization = `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}`;
+    } else if (challenge?.scheme === 'bearer') {
+      try {
+        const t = await this.fetchToken(challenge, '', { login: true });
+        authorization = `Bearer ${t.token}`;
+        identity = t.refreshToken ?? '';
+      } catch (err) {
+        if (err instanceof TokenRefused) throw new Unauthorized(`Get "${url}": ${err.reason}`);
+        throw err;
+      }
+    } else {
+      throw failed(first.statusCode);
+    }
+    const second = await this.raw('GET', url, { authorization });
+    await second.body.dump();
+    if (second.statusCode !== 200) throw failed(second.statusCode);
+    return identity;
+  }
+
+  /** Docker Hub's search API (`/v1/search`), the only search Docker knows. */
+  async searchV1(term: string, limit: number): Promise<V1SearchResults> {
+    const url = `${await this.endpoint()}/v1/search?q=${encodeURIComponent(term)}&n=${limit}`;
+    const c = this.opts.credentials;
+    const headers: Record<string, string> = { 'x-docker-token': 'true' };
+    if (c?.username) headers['authorization'] = `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.raw('GET', url, headers, undefined, AbortSignal.timeout(15_000));
+    } catch (err) {
+      throw new SystemError(`Get "${url}": ${describeNetworkError(err)}`);
+    }
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new SystemError(`unexpected status code ${res.statusCode}`);
+    try {
+      const parsed = JSON.parse(text) as V1SearchResults;
+      return { ...parsed, results: parsed.results ?? [] };
+    } catch {
+      throw new SystemError('error decoding registry search results: not JSON');
+    }
+  }
+
+  /** A refused push request in Docker's words (its pusher shows the first registry error). */
+  private pushError(res: Dispatcher.ResponseData, text: string, repository: string): Error {
+    const status = res.statusCode;
+    if (status === 401 || status === 403) {
+      const challenge = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
+      if (challenge?.params['error'] === 'insufficient_scope') return new Unauthorized('denied: requested access to the resource is denied');
+      return new Unauthorized(firstRegistryError(text) ?? (status === 403 ? 'denied: requested access to the resource is denied' : 'unauthorized: authentication required'));
+    }
+    return new RegistryHttpError(status, firstRegistryError(text) ?? `received unexpected HTTP status: ${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd(), `${this.base}/v2/${repository}`);
+  }
+
+  /** The response's Location, made absolute (registries may answer with a path). */
+  private async location(res: Dispatcher.ResponseData): Promise<string> {
+    const loc = res.headers['location'];
+    const value = Array.isArray(loc) ? loc[0] : loc;
+    if (!value) throw new SystemError(`the registry ${this.host} answered ${res.statusCode} without a Location`);
+    return new URL(value, await this.endpoint()).toString();
+  }
+
+  /**
+   * Sends a request with whatever auth the registry asks for, answering one challenge. `path` is
+   * a path on the registry or an absolute URL (an upload location); `scope` may name several
+   * scopes separated by spaces. A body is sent twice when a challenge is answered: a Buffer only.
+   */
+  private async send(method: Dispatcher.HttpMethod, path: string, scope: string, headers: Record<string, string>, body?: Buffer): Promise<Dispatcher.ResponseData> {
     const base = await this.endpoint();
-    const first = await this.raw(method, base + path, { ...headers, ...this.authHeader(scope) });
+    const url = /^https?:\/\//.test(path) ? path : base + path;
+    const first = await this.raw(method, url, { ...headers, ...this.authHeader(scope) }, body);
     if (first.statusCode !== 401) return first;
     const challenge = parseChallenge(String(first.headers['www-authenticate'] ?? ''));
     const text = await first.body.text();
     if (!challenge) return this.replay(first, text);
     if (challenge.scheme === 'basic') {
       const c = this.opts.credentials;
-      if (!c?.username) throw new Unauthorized(`${method} "${base + path}": no basic auth credentials`);
-      this.basic = `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}`;
+      if (!c?.username) throw new NoBasicCredentials(`${goMethod(method)} "${url}": no basic auth credentials`);
+      const basic = `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}`;
+      if (this.basic === basic) return this.replay(first, text); // sent already: refused
+      this.basic = basic;
     } else if (challenge.scheme === 'bearer') {
-      this.tokens.set(scope, await this.fetchToken(challenge, scope));
+      try {
+        this.tokens.set(scope, (await this.fetchToken(challenge, scope)).token);
+      } catch (err) {
+        if (err instanceof TokenRefused) throw new Unauthorized(`${goMethod(method)} "${url}": ${err.reason}`);
+        throw err;
+      }
     } else {
       return this.replay(first, text);
     }
-    return this.raw(method, base + path, { ...headers, ...this.authHeader(scope) });
+    return this.raw(method, url, { ...headers, ...this.authHeader(scope) }, body);
   }
 
   private replay(res: Dispatcher.ResponseData, text: string): Dispatcher.ResponseData {
@@ -158,30 +413,51 @@ export class RegistryClient {
     return {};
   }
 
-  private async fetchToken(challenge: Challenge, scope: string): Promise<string> {
+  /**
+   * A token from the challenge's realm for `scope` (space-separated scopes go as several `scope`
+   * parameters, as Docker sends them). A login asks for no scope and an offline (refresh) token,
+   * as Docker's does. Refused credentials throw TokenRefused with Docker's wording.
+   */
+  private async fetchToken(challenge: Challenge, scope: string, opts: { login?: boolean } = {}): Promise<{ token: string; refreshToken?: string }> {
     const realm = challenge.params['realm'];
     if (!realm) throw new Unauthorized(`the registry ${this.host} asked for a token without saying where to get one`);
     const url = new URL(realm);
-    if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] && !challenge.params['scope'].startsWith('repository:') ? challenge.params['scope'] : scope);
+    const service = challenge.params['service'];
+    if (service) url.searchParams.set('service', service);
+    const scopes = challenge.params['scope'] && !challenge.params['scope'].startsWith('repository:') ? [challenge.params['scope']] : scope.split(' ').filter(Boolean);
+    for (const s of scopes) url.searchParams.append('scope', s);
     const c = this.opts.credentials;
-    let res: Dispatcher.ResponseData;
+    if (opts.login && c?.username) {
+      url.searchParams.set('account', c.username);
+      url.searchParams.set('client_id', 'docker');
+      url.searchParams.set('offline_token', 'true');
+    }
+    let res: Dispatcher.ResponseData | undefined;
     if (c?.identityToken) {
       // OAuth2 refresh-token grant, as Docker does with an identity token from login
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: 'berth', scope: url.searchParams.get('scope') ?? scope });
-      if (challenge.params['service']) form.set('service', challenge.params['service']);
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: 'docker' });
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      if (service) form.set('service', service);
       res = await this.raw('POST', `${url.origin}${url.pathname}`, { 'content-type': 'application/x-www-form-urlencoded' }, form.toString());
-    } else {
+      if (res.statusCode === 404 || res.statusCode === 405) {
+        // a token server without the OAuth form: Basic credentials on GET, if there are any
+        await res.body.dump();
+        res = undefined;
+      }
+    }
+    if (!res) {
       const headers: Record<string, string> = c?.username ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password ?? ''}`).toString('base64')}` } : {};
       res = await this.raw('GET', url.toString(), headers);
     }
     const text = await res.body.text();
-    if (res.statusCode === 401 || res.statusCode === 403) throw new Unauthorized(`Get "${url.origin}${url.pathname}": unauthorized: ${registryErrorText(text) || 'incorrect username or password'}`);
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new TokenRefused(firstRegistryError(text) ?? `unauthorized: ${text.trim().slice(0, 300) || 'incorrect username or password'}`);
+    }
     if (res.statusCode !== 200) throw new RegistryHttpError(res.statusCode, registryErrorText(text), url.toString());
-    const body = JSON.parse(text) as { token?: string; access_token?: string };
+    const body = JSON.parse(text) as { token?: string; access_token?: string; refresh_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new SystemError(`the token server of ${this.host} answered without a token`);
-    return token;
+    return body.refresh_token ? { token, refreshToken: body.refresh_token } : { token };
   }
 
   /** https, or for insecure registries https then http when https cannot connect. */
@@ -198,14 +474,20 @@ export class RegistryClient {
     return this.base;
   }
 
-  private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Dispatcher.DispatchOptions['body']): Promise<Dispatcher.ResponseData> {
+  private async raw(
+    method: Dispatcher.HttpMethod,
+    url: string,
+    headers: Record<string, string>,
+    body?: Dispatcher.DispatchOptions['body'],
+    signal?: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
     const u = await undici();
     // extra CAs from certs.d add to the system's, as Docker's do (Node's `ca` would replace them)
     const ca = this.opts.tls?.ca?.length ? [...lazyTls().rootCertificates, ...this.opts.tls.ca] : undefined;
     this.dispatcher ??= new u.Agent({
       connect: { rejectUnauthorized: !this.opts.insecure, ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key },
     }).compose(u.interceptors.redirect({ maxRedirections: 5 }));
-    return u.request(url, { method, headers: { 'user-agent': this.opts.userAgent ?? 'berth', ...headers }, body, dispatcher: this.dispatcher });
+    return u.request(url, { method, headers: { 'user-agent': this.opts.userAgent ?? 'berth', ...headers }, body, signal, dispatcher: this.dispatcher });
   }
 
   async close(): Promise<void> {
@@ -215,4 +497,13 @@ export class RegistryClient {
 
 function sha256(b: Buffer): string {
   return lazyCrypto().createHash('sha256').update(b).digest('hex');
+}
+
+/** `getaddrinfo ENOTFOUND index.docker.io`, not undici's bare `fetch failed`. */
+function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'the request timed out';
+  if (cause instanceof Error && cause.message) return cause.message;
+  return err.message;
 }
