@@ -61,7 +61,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // fast-json-stringify) are never used, so they are not loaded (nor bundled: scripts/bundle-options.ts).
     schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     bodyLimit: 16 << 20,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // names with digests (`host/repo@sha256:<64 hex>`) are long path parameters
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     rewriteUrl(req) {
       const parsed = splitApiPath(req.url ?? '/');
       apiPaths.set(req, parsed);

@@ -3,7 +3,6 @@
 // the download is hashed into the content store and unpacked into its chain-id dir at once —
 // then name the image. Progress goes out as Docker's messages, so the CLI draws its usual bars.
 import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
 import type { Emit } from '../../server/json-stream.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError, Unauthorized } from '../errors.ts';
@@ -13,6 +12,7 @@ import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type Ima
 import { progressMessage, shortId, statusMessage } from './progress.ts';
 import { parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
 import { clientFor, pullSources, registriesConfig } from './registries.ts';
+import { tee } from './tee.ts';
 import type { Credentials, FetchedManifest, RegistryClient } from './registry-client.ts';
 
 /** Docker's default max-concurrent-downloads. */
@@ -229,16 +229,7 @@ async function downloadAndUnpack(
 ): Promise<void> {
   const id = shortId(desc.digest);
   const { body } = await client.openBlob(repository, desc.digest);
-  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-  const fail = (err: Error) => {
-    toStore.destroy(err);
-    toUnpack.destroy(err);
-    body.destroy(err);
-  };
-  body.once('error', fail);
-  body.pipe(toStore);
-  body.pipe(toUnpack);
+  const [toStore, toUnpack] = tee(body);
   let last = 0;
   const progress = (bytes: number) => {
     const now = Date.now();
@@ -246,16 +237,12 @@ async function downloadAndUnpack(
     last = now;
     emit(progressMessage('Downloading', id, bytes, desc.size));
   };
-  // another process may have stored the blob or made the layer first: then our copy is drained
-  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress }).then(() => drain(toStore));
-  const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => unpackLayer(toUnpack, dir)).then(() => drain(toUnpack));
+  // another process may have stored the blob or made the layer first: then our copy is dropped
+  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress }).finally(() => toStore.drop());
+  const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => unpackLayer(toUnpack, dir)).finally(() => toUnpack.drop());
   // either failing stops the other; wait for both so no temp file is left being written
-  const guard = (p: Promise<unknown>) => p.catch((err: Error) => (fail(err), Promise.reject(err)));
+  const guard = (p: Promise<unknown>) => p.catch((err: Error) => (body.destroy(err), Promise.reject(err)));
   const results = await Promise.allSettled([guard(stored), guard(unpacked)]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
-async function drain(s: Readable): Promise<void> {
-  if (s.readableEnded || s.destroyed) return;
-  s.resume();
-}
