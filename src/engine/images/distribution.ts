@@ -6,7 +6,7 @@
 import type { RegistriesConfig } from '../../config/registries.ts';
 import type { EngineContext } from '../context.ts';
 import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
-import { matchRegistry, isLoopbackRegistry, clientFor, pullSources, registriesConfig, DOCKER_HUB_REGISTRY, type RegistrySource } from './registries.ts';
+import { matchRegistry, isLoopbackRegistry, clientFor, fetchManifest, registriesConfig, DOCKER_HUB_REGISTRY, type RegistrySource } from './registries.ts';
 import { parseManifest, type Platform } from './manifest.ts';
 import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, parseNormalizedReference, withDefaultTag } from './reference.ts';
 import type { Credentials, RegistryClient } from './registry-client.ts';
@@ -219,40 +219,30 @@ function platformOf(p: Partial<Platform> & { 'os.version'?: string; 'os.features
 export async function inspectDistribution(engine: EngineContext, name: string, credentials?: Credentials): Promise<DistributionInspect> {
   if (/^sha256:[a-f0-9]{64}$/.test(name)) throw new SystemError('no manifest found for full image ID');
   const ref = withDefaultTag(parseNormalizedReference(name));
-  const conf = await registriesConfig(engine);
-  const sources = pullSources(conf, ref);
-  let lastErr: unknown;
-  for (const source of sources) {
-    const client = await clientFor(source, credentials);
-    try {
-      const fetched = await client.getManifest(source.repository, ref.digest ?? ref.tag!);
-      const manifest = parseManifest(fetched.body, fetched.mediaType);
-      const digest = ref.digest ?? fetched.digest;
-      const platforms: DistributionPlatform[] = [];
-      if (manifest.kind === 'index') {
-        for (const m of manifest.manifests) {
-          const p = m.platform && platformOf(m.platform);
-          if (!p || (p.os === 'unknown' && p.architecture === 'unknown')) continue; // attestations
-          platforms.push(p);
-        }
-      } else {
-        const { body } = await client.openBlob(source.repository, manifest.config.digest);
-        const chunks: Buffer[] = [];
-        for await (const c of body) chunks.push(c as Buffer);
-        try {
-          const p = platformOf(JSON.parse(Buffer.concat(chunks).toString()) as Partial<Platform>);
-          if (p) platforms.push(p);
-        } catch {
-          // a config that is not JSON (an artifact): no platform
-        }
+  const { client, fetched, source } = await fetchManifest(await registriesConfig(engine), ref, credentials);
+  try {
+    const manifest = parseManifest(fetched.body, fetched.mediaType);
+    const digest = ref.digest ?? fetched.digest;
+    const platforms: DistributionPlatform[] = [];
+    if (manifest.kind === 'index') {
+      for (const m of manifest.manifests) {
+        const p = m.platform && platformOf(m.platform);
+        if (!p || (p.os === 'unknown' && p.architecture === 'unknown')) continue; // attestations
+        platforms.push(p);
       }
-      return { Descriptor: { mediaType: manifest.mediaType, digest, size: fetched.body.length }, Platforms: platforms };
-    } catch (err) {
-      lastErr = err;
-      if (!source.mirror) break;
-    } finally {
-      await client.close();
+    } else {
+      const { body } = await client.openBlob(source.repository, manifest.config.digest);
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      try {
+        const p = platformOf(JSON.parse(Buffer.concat(chunks).toString()) as Partial<Platform>);
+        if (p) platforms.push(p);
+      } catch {
+        // a config that is not JSON (an artifact): no platform
+      }
     }
+    return { Descriptor: { mediaType: manifest.mediaType, digest, size: fetched.body.length }, Platforms: platforms };
+  } finally {
+    await client.close();
   }
-  throw lastErr;
 }

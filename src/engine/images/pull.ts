@@ -2,7 +2,6 @@
 // manifest (choosing a platform from an index), the config, and each layer in one pass per blob —
 // the download is hashed into the content store and unpacked into its chain-id dir at once —
 // then name the image. Progress goes out as Docker's messages, so the CLI draws its usual bars.
-import { createHash } from 'node:crypto';
 import type { Emit } from '../../server/json-stream.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError, Unauthorized } from '../errors.ts';
@@ -11,9 +10,9 @@ import { ImageStore, type ImageConfig } from './image-store.ts';
 import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type ImageManifest, type Platform } from './manifest.ts';
 import { progressMessage, shortId, statusMessage } from './progress.ts';
 import { parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
-import { clientFor, pullSources, registriesConfig } from './registries.ts';
+import { fetchManifest, registriesConfig, verifyDigest } from './registries.ts';
 import { tee } from './tee.ts';
-import type { Credentials, FetchedManifest, RegistryClient } from './registry-client.ts';
+import type { Credentials, RegistryClient } from './registry-client.ts';
 
 /** Docker's default max-concurrent-downloads. */
 const CONCURRENT_DOWNLOADS = 3;
@@ -53,7 +52,8 @@ export async function pullImage(engine: EngineContext, ref: Reference, opts: Pul
   await store.init();
   const conf = await registriesConfig(engine);
   const want = opts.platform ? parsePlatform(opts.platform) : undefined;
-  const { client, repository, fetched } = await fetchTopManifest(conf, ref, opts.credentials);
+  const { client, source, fetched } = await fetchManifest(conf, ref, opts.credentials).catch((err: unknown) => Promise.reject(pullError(err)));
+  const repository = source.repository;
   try {
     const name = ref.digest ? referenceString({ domain: ref.domain, path: ref.path, digest: ref.digest }) : referenceString(ref);
     let top = parseManifest(fetched.body, fetched.mediaType);
@@ -105,25 +105,6 @@ export async function pullImage(engine: EngineContext, ref: Reference, opts: Pul
   }
 }
 
-/** The manifest the reference names, from the first source that has it (mirrors first). */
-async function fetchTopManifest(conf: Awaited<ReturnType<typeof registriesConfig>>, ref: Reference, credentials?: Credentials): Promise<{ client: RegistryClient; repository: string; fetched: FetchedManifest }> {
-  const sources = pullSources(conf, ref);
-  let lastErr: unknown;
-  for (const source of sources) {
-    const client = await clientFor(source, credentials);
-    try {
-      const fetched = await client.getManifest(source.repository, ref.digest ?? ref.tag!);
-      if (ref.digest) verifyDigest(ref.digest, fetched.body);
-      return { client, repository: source.repository, fetched };
-    } catch (err) {
-      await client.close();
-      lastErr = err;
-      if (!source.mirror) break; // a mirror may lack the image; the registry itself is the last word
-    }
-  }
-  throw pullError(lastErr);
-}
-
 /**
  * Docker answers a refused pull with 404 (`pull access denied …`) or 500 (`no basic auth
  * credentials`), never 401: on a 401 the docker CLI would start an interactive login.
@@ -131,11 +112,6 @@ async function fetchTopManifest(conf: Awaited<ReturnType<typeof registriesConfig
 function pullError(err: unknown): unknown {
   if (!(err instanceof Unauthorized)) return err;
   return err.message.startsWith('pull access denied') ? new NotFound(err.message) : new SystemError(err.message);
-}
-
-function verifyDigest(digest: string, body: Buffer): void {
-  const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-  if (got !== digest) throw new SystemError(`manifest verification failed for digest ${digest}: the registry sent content hashing to ${got}`);
 }
 
 async function putBytes(store: ImageStore, digest: string, bytes: Buffer): Promise<void> {

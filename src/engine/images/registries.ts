@@ -5,9 +5,10 @@
 import { registryTls } from '../../config/certs.ts';
 import { emptyRegistriesConfig, loadRegistriesConfig, registriesConfFiles, type RegistriesConfig, type RegistryEntry } from '../../config/registries.ts';
 import type { EngineContext } from '../context.ts';
-import { Forbidden, InvalidArgument } from '../errors.ts';
+import { Forbidden, InvalidArgument, SystemError } from '../errors.ts';
 import { DEFAULT_DOMAIN, type Reference } from './reference.ts';
-import { RegistryClient, type Credentials } from './registry-client.ts';
+import { RegistryClient, type Credentials, type FetchedManifest } from './registry-client.ts';
+import { createHash } from 'node:crypto';
 import { BERTH_VERSION } from '../../version.ts';
 
 /** Docker Hub's registry API lives on another host than the name users write. */
@@ -123,4 +124,31 @@ export async function clientFor(source: RegistrySource, credentials?: Credential
     tls: tls.ca.length || tls.cert ? tls : undefined,
     userAgent: `berth/${BERTH_VERSION}`,
   });
+}
+
+/**
+ * The manifest `ref` names, from the first source that has it (mirrors first; the registry
+ * itself has the last word), checked against the reference's digest. The caller closes the client.
+ */
+export async function fetchManifest(conf: RegistriesConfig, ref: Reference, credentials?: Credentials): Promise<{ client: RegistryClient; source: RegistrySource; fetched: FetchedManifest }> {
+  let lastErr: unknown;
+  for (const source of pullSources(conf, ref)) {
+    const client = await clientFor(source, credentials);
+    try {
+      const fetched = await client.getManifest(source.repository, ref.digest ?? ref.tag ?? 'latest');
+      if (ref.digest) verifyDigest(ref.digest, fetched.body);
+      return { client, source, fetched };
+    } catch (err) {
+      await client.close();
+      lastErr = err;
+      if (!source.mirror) break;
+    }
+  }
+  throw lastErr;
+}
+
+/** Content fetched by digest must hash to it. */
+export function verifyDigest(digest: string, body: Buffer): void {
+  const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  if (got !== digest) throw new SystemError(`manifest verification failed for digest ${digest}: the registry sent content hashing to ${got}`);
 }
