@@ -1,6 +1,6 @@
 // Docker Engine API, Image: pull (POST /images/create), list, inspect, history, tag, remove, prune.
 import { defineRoute, type Route } from '../../server/route.ts';
-import { InvalidArgument, NotFound, NotImplemented } from '../../engine/errors.ts';
+import { InvalidArgument, NotFound } from '../../engine/errors.ts';
 
 /** Schemas load on first use (see src/server/route.ts). */
 const schemas = () => import('../schemas/images.ts');
@@ -24,7 +24,12 @@ export const routes: Route[] = [
     },
     handler: async ({ query, request, reply, engine }) => {
       const { streamJson } = await import('../../server/json-stream.ts');
-      if (query.fromSrc !== undefined) throw new NotImplemented('import (fromSrc) is not wired yet');
+      if (query.fromSrc !== undefined) {
+        const { importImage } = await import('../../engine/images/import.ts');
+        const stream = await streamJson((emit) => importImage(engine, request.body as AsyncIterable<Buffer> | undefined, { ...query, emit }).then(() => undefined));
+        reply.type('application/json');
+        return reply.send(stream ?? '');
+      }
       if (!query.fromImage) throw new InvalidArgument('either fromImage or fromSrc is required');
       const { pullImage, pullReference } = await import('../../engine/images/pull.ts');
       const { decodeRegistryAuth } = await import('../../engine/images/registries.ts');
