@@ -43,3 +43,9 @@ export const queryFilters = z
     }
     return out;
   });
+
+/** A query parameter given once or repeated, as its last value. */
+export const queryString = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v[v.length - 1]! : v));
+
+/** A query parameter given once or repeated, as all its values. */
+export const queryStringList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));

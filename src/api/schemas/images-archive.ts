@@ -2,9 +2,7 @@
 // GET /images/get) and load (POST /images/load). Responses are described for openapi/ and not
 // checked at run time.
 import { z } from 'zod';
-import { queryBool } from './common.ts';
-
-const strList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
+import { queryBool, queryStringList as strList } from './common.ts';
 
 /** JSON OCI platforms (`{"os":"linux","architecture":"amd64"}`), one per value: API 1.48+. */
 const platforms = strList.describe('a JSON-encoded OCI platform: only images (or index entries) of that platform');

@@ -1,10 +1,7 @@
 // Request and response shapes of the image endpoints (Docker's field names). Responses are
 // described for openapi/ and not checked at run time.
 import { z } from 'zod';
-import { queryBool, queryFilters } from './common.ts';
-
-const str = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v[v.length - 1]! : v));
-const strList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
+import { queryBool, queryFilters, queryString as str, queryStringList as strList } from './common.ts';
 
 export const ImageCreateQuery = z.object({
   fromImage: str.optional(),

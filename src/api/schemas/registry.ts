@@ -2,9 +2,7 @@
 // distribution (Docker's field names). Responses are described for openapi/ and not checked at
 // run time.
 import { z } from 'zod';
-import { queryFilters } from './common.ts';
-
-const str = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v[v.length - 1]! : v));
+import { queryFilters, queryString as str } from './common.ts';
 
 export const ImagePushQuery = z.object({
   tag: str.optional().describe('the tag to push; every tag of the repository when absent'),

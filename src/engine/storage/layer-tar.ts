@@ -15,15 +15,9 @@ import { constants as fsc, lstatSync, promises as fs, readdirSync, readlinkSync,
 import { resolve } from 'node:path';
 import { SystemError } from '../errors.ts';
 import { lgetxattr, llistxattr } from '../../sys/libc.ts';
+import { T_BLK, T_CHR, T_DIR, T_FIFO, T_LINK, T_PAX, T_REG, T_SYMLINK } from './tar-types.ts';
 
-export const T_REG = 0x30;
-export const T_LINK = 0x31;
-export const T_SYMLINK = 0x32;
-export const T_CHR = 0x33;
-export const T_BLK = 0x34;
-export const T_DIR = 0x35;
-export const T_FIFO = 0x36;
-const T_PAX = 0x78;
+export { T_REG, T_LINK, T_SYMLINK, T_CHR, T_BLK, T_DIR, T_FIFO } from './tar-types.ts';
 
 const BLOCK = 512;
 /** Two zero blocks: the end of an archive. */

@@ -14,6 +14,7 @@
 //   there), so no path is ever lstat'ed: a member's parent is checked with one map lookup, a
 //   symlink is never written through, and a hardlink only reaches a non-directory this layer made.
 // - Directories get their mode and times at the end, deepest first, after all their children.
+import { T_BLK, T_CHR, T_CONT, T_DIR, T_FIFO, T_LINK, T_PAX, T_REG, T_SYMLINK } from './tar-types.ts';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -105,15 +106,7 @@ export interface TarHandler {
   end(): void;
 }
 
-export const T_REG = 0x30;
-export const T_LINK = 0x31;
-export const T_SYMLINK = 0x32;
-export const T_CHR = 0x33;
-export const T_BLK = 0x34;
-export const T_DIR = 0x35;
-export const T_FIFO = 0x36;
-const T_CONT = 0x37;
-const T_PAX = 0x78; // x
+export { T_REG, T_LINK, T_SYMLINK, T_CHR, T_BLK, T_DIR, T_FIFO } from './tar-types.ts';
 const T_PAX_GLOBAL = 0x67; // g
 const T_GNU_LONGNAME = 0x4c; // L
 const T_GNU_LONGLINK = 0x4b; // K
