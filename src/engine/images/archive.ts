@@ -22,6 +22,7 @@ import type { Emit } from '../../server/json-stream.ts';
 import { tempPathFor } from '../../store/atomic.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError } from '../errors.ts';
+import { imageLabels, recordImageEvent } from '../events/image-events.ts';
 import { decompress, detectCompression } from '../storage/decompress.ts';
 import { layerTar, tarHeader, tarPadding, TAR_END, T_DIR, T_REG } from '../storage/layer-tar.ts';
 import { chainIds } from '../storage/layers.ts';
@@ -219,6 +220,7 @@ export async function saveImages(engine: EngineContext, names: string[], opts: {
     files.set('manifest.json', bytesFile(Buffer.from(`${JSON.stringify(manifestJson)}\n`)));
     files.set('oci-layout', bytesFile(Buffer.from('{"imageLayoutVersion": "1.0.0"}')));
     if (Object.keys(repositories).length) files.set('repositories', bytesFile(Buffer.from(`${JSON.stringify(repositories)}\n`)));
+    for (const { rec } of items) await recordImageEvent(engine, 'save', rec.id, rec.id, imageLabels(store, rec.id));
     return closableArchive(() => writeArchive(files), cleanup);
   } catch (err) {
     await cleanup();
@@ -440,6 +442,7 @@ export async function loadImages(engine: EngineContext, input: AsyncIterable<Buf
       for (const plan of plans) {
         stored = true;
         loaded.push(await commitImage(store, plan, opts));
+        await recordImageEvent(engine, 'load', plan.id, plan.id, imageLabels(store, plan.id));
       }
       return loaded;
     } finally {

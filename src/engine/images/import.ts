@@ -12,6 +12,7 @@ import type { Emit } from '../../server/json-stream.ts';
 import { tempPathFor } from '../../store/atomic.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError } from '../errors.ts';
+import { recordImageEvent } from '../events/image-events.ts';
 import { decompress } from '../storage/decompress.ts';
 import { unpackLayer } from '../storage/unpack.ts';
 import { goArch } from '../system/host.ts';
@@ -98,6 +99,8 @@ export async function importImage(engine: EngineContext, input: AsyncIterable<Bu
       await store.content.ingest(manifest.desc.digest, manifest.bytes.length, { open: async () => [manifest.bytes] });
       const platformOf = { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) };
       await store.setNames(id, { ...manifest.desc, platform: platformOf }, name ? [name] : []);
+      if (name) await recordImageEvent(engine, 'tag', id, ImageStore.familiar(name), config.config?.['Labels'] as Record<string, unknown> | undefined);
+      await recordImageEvent(engine, 'import', id, id, config.config?.['Labels'] as Record<string, unknown> | undefined);
       opts.emit({ status: id });
       return name ? { id, name } : { id };
     } finally {

@@ -1,6 +1,8 @@
 // The image operations behind the endpoints: list with filters, tag, remove, prune. Each is
 // one or a few index.json commits, then a collection of what no image needs any more.
 import type { EngineContext } from '../context.ts';
+import { recordEvent } from '../events/journal.ts';
+import { imageLabels, recordImageEvent, recordPruned, recordRemoval } from '../events/image-events.ts';
 import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
 import { checkFilterKeys, filterBool, filterTime, matchLabels, type Filters } from '../filters.ts';
 import { imageFacts, type ImageFacts } from './describe.ts';
@@ -62,6 +64,7 @@ export async function tagImage(engine: EngineContext, source: string, repo: stri
   if (target.digest) throw new InvalidArgument('refusing to create a tag with a digest reference');
   const name = referenceString(withDefaultTag(target));
   await store.setNames(rec.id, rec.manifest, [name]);
+  await recordImageEvent(engine, 'tag', rec.id, ImageStore.familiar(name), imageLabels(store, rec.id));
   return name;
 }
 
@@ -75,14 +78,21 @@ export async function removeImage(engine: EngineContext, name: string, opts: { f
   const store = imageStore(engine);
   const rec = await store.lookup(name);
   if (!rec) throw new NotFound(`No such image: ${notFoundName(name)}`);
+  const eventLabels = await imageLabels(store, rec.id);
   const items: DeleteItem[] = [];
   const byName = namesOf(rec).find((n) => n === fullName(name));
   if (byName) {
     const { lastTag } = await store.removeName(byName);
     items.push({ Untagged: ImageStore.familiar(byName) });
-    if (!lastTag && !isDigest(byName)) return items;
+    if (!lastTag && !isDigest(byName)) {
+      await recordRemoval(engine, rec.id, items, eventLabels);
+      return items;
+    }
     const now = await store.lookup(rec.id);
-    if (now && now.tags.length > 0) return items;
+    if (now && now.tags.length > 0) {
+      await recordRemoval(engine, rec.id, items, eventLabels);
+      return items;
+    }
   } else {
     const repos = new Set(rec.tags.map((t) => repoOf(t)));
     if (repos.size > 1 && !opts.force) {
@@ -94,6 +104,7 @@ export async function removeImage(engine: EngineContext, name: string, opts: { f
   await store.forget(rec.id);
   items.push({ Deleted: rec.id });
   for (const layer of await store.collect()) items.push({ Deleted: layer });
+  await recordRemoval(engine, rec.id, items, eventLabels);
   return items;
 }
 
@@ -122,11 +133,13 @@ export async function pruneImages(engine: EngineContext, filters: Filters): Prom
     for (const n of [...rec.tags, ...rec.digests]) deleted.push({ Untagged: ImageStore.familiar(n) });
     await store.forget(rec.id);
     deleted.push({ Deleted: rec.id });
+    await recordPruned(engine, rec.id, rec.tags.length + rec.digests.length, labels);
   }
   for (const layer of await store.collect()) {
     deleted.push({ Deleted: layer });
     reclaimed += layersBefore.get(layer) ?? 0;
   }
+  await recordEvent(engine, { type: 'image', action: 'prune', id: '', attributes: { reclaimed: String(reclaimed) } });
   return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
 }
 

@@ -5,11 +5,12 @@
 import type { Emit } from '../../server/json-stream.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError, Unauthorized } from '../errors.ts';
+import { recordImageEvent } from '../events/image-events.ts';
 import { chainIds } from '../storage/layers.ts';
 import { ImageStore, type ImageConfig } from './image-store.ts';
 import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type ImageManifest, type Platform } from './manifest.ts';
 import { progressMessage, shortId, statusMessage } from './progress.ts';
-import { parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
+import { familiarName, familiarString, parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
 import { fetchManifest, registriesConfig, verifyDigest } from './registries.ts';
 import { tee } from './tee.ts';
 import type { Credentials, RegistryClient } from './registry-client.ts';
@@ -93,6 +94,7 @@ export async function pullImage(engine: EngineContext, ref: Reference, opts: Pul
       const names = [name];
       if (!ref.digest) names.push(referenceString({ domain: ref.domain, path: ref.path, digest: fetched.digest }));
       await store.setNames(id, manifestDesc, names);
+      await recordImageEvent(engine, 'pull', familiarString(ref), familiarName(ref), config.config?.['Labels'] as Record<string, unknown> | undefined);
       opts.emit(statusMessage(`Digest: ${fetched.digest}`));
       const shown = ImageStore.familiar(name);
       opts.emit(statusMessage(previous?.id === id ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}`));

@@ -10,6 +10,7 @@ import type { Emit } from '../../server/json-stream.ts';
 import { readJson } from '../../store/atomic.ts';
 import type { EngineContext } from '../context.ts';
 import { InvalidArgument, NotFound, SystemError, Unauthorized } from '../errors.ts';
+import { imageLabels, recordImageEvent } from '../events/image-events.ts';
 import { ANNOTATION_IMAGE, ANNOTATION_NAME, ImageStore, type ImageRecord, type IndexEntry } from './image-store.ts';
 import { formatPlatform, parsePlatform, type Descriptor, type ImageManifest, type Platform } from './manifest.ts';
 import { progressMessage, shortId, statusMessage } from './progress.ts';
@@ -186,6 +187,7 @@ async function pushTag(engine: EngineContext, store: ImageStore, client: Registr
   }
   emit(statusMessage(`${plan.tag}: digest: ${digest} size: ${bytes.length}`));
   await store.setNames(plan.image.id, descriptor, [referenceString({ domain: ref.domain, path: ref.path, digest })]);
+  await recordImageEvent(engine, 'push', familiarString({ domain: ref.domain, path: ref.path, tag: plan.tag }), familiarName(ref), imageLabels(store, plan.image.id));
   const result: PushResult = { Tag: plan.tag, Digest: digest, Size: bytes.length };
   emit({ progressDetail: {}, aux: result });
   return result;
