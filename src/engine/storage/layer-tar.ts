@@ -165,7 +165,7 @@ const S_IFBLK = 0o060000n;
 const S_IFIFO = 0o010000n;
 
 /** Linux's major/minor of a dev_t (glibc's gnu_dev_major/minor). */
-function devParts(rdev: bigint): [number, number] {
+export function devParts(rdev: bigint): [number, number] {
   const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn & 0xffffffffn));
   const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn & 0xffffffffn));
   return [major, minor];
