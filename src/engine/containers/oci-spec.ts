@@ -161,15 +161,16 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
   if (cwd !== '/') await makeWorkingDir(rootfs, cwd, user.uid, user.gid);
 
   const mounts = buildMounts(input, sec);
+  for (const m of await userMounts(input)) mounts.push(m);
+  applyReadonlyRootfs(mounts, hc, userDestinations(input));
   let args = processArgs(config);
   const pidPrivate = !hc.PidMode || (hc.PidMode !== 'host' && !isContainerRef(hc.PidMode));
   if (hc.Init && input.initPath && pidPrivate) {
-    // catatonit reaps zombies and forwards signals to the command as pid 2
+    // catatonit reaps zombies and forwards signals to the command as pid 2; mounted last so
+    // that a user's mount on /run can't hide it
     args = [INIT_PATH_IN_CONTAINER, '--', ...args];
     mounts.push({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: input.initPath, options: ['bind', 'ro'] });
   }
-  for (const m of await userMounts(input)) mounts.push(m);
-  applyReadonlyRootfs(mounts, hc, userDestinations(input));
 
   const caps = capabilities(hc);
   const hostname = config.Hostname || rec.Id.slice(0, 12);
@@ -275,13 +276,44 @@ function rlimits(hc: HostConfig): OciRlimit[] {
     if (i >= 0) out[i] = lim;
     else out.push(lim);
   }
-  if (!out.some((r) => r.type === 'RLIMIT_NOFILE')) out.push({ type: 'RLIMIT_NOFILE', soft: DEFAULT_NOFILE, hard: DEFAULT_NOFILE });
+  if (!out.some((r) => r.type === 'RLIMIT_NOFILE')) {
+    const n = defaultNofile();
+    out.push({ type: 'RLIMIT_NOFILE', soft: n, hard: n });
+  }
   return out;
 }
 
-/** Docker's capability set after Privileged, CapAdd and CapDrop (`ALL`, any case, with or without `CAP_`). */
-export function capabilities(hc: Pick<HostConfig, 'Privileged' | 'CapAdd' | 'CapDrop'>, lastCap = hostLastCap()): string[] {
-  const all = ALL_CAPABILITIES.slice(0, lastCap + 1) as string[];
+let nofile: number | undefined;
+/**
+ * Docker's 1048576 (at most fs.nr_open); where berth may not raise a hard limit (no
+ * CAP_SYS_RESOURCE: a rootless or confined service), its own hard limit, or runc fails with EPERM.
+ */
+function defaultNofile(): number {
+  if (nofile !== undefined) return nofile;
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const nrOpen = Number(read('/proc/sys/fs/nr_open').trim()) || DEFAULT_NOFILE;
+  nofile = Math.min(DEFAULT_NOFILE, nrOpen);
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(read('/proc/self/status'))?.[1];
+  const CAP_SYS_RESOURCE = 24n;
+  if (capEff && !((BigInt(`0x${capEff}`) >> CAP_SYS_RESOURCE) & 1n)) {
+    const hard = /^Max open files\s+\S+\s+(\d+)/m.exec(read('/proc/self/limits'))?.[1];
+    if (hard) nofile = Math.min(nofile, Number(hard));
+  }
+  return nofile;
+}
+
+/**
+ * Docker's capability set after Privileged, CapAdd and CapDrop (`ALL`, any case, with or without
+ * `CAP_`). "All" means all that berth itself may hand out (its bounding set), as Docker's does.
+ */
+export function capabilities(hc: Pick<HostConfig, 'Privileged' | 'CapAdd' | 'CapDrop'>, available = availableCapabilities()): string[] {
+  const all = [...available];
   if (hc.Privileged) return all;
   const add = normalizeCapabilities(hc.CapAdd, 'CapAdd');
   const drop = normalizeCapabilities(hc.CapDrop, 'CapDrop');
@@ -292,17 +324,18 @@ export function capabilities(hc: Pick<HostConfig, 'Privileged' | 'CapAdd' | 'Cap
   return caps;
 }
 
-let lastCap: number | undefined;
-function hostLastCap(): number {
-  if (lastCap === undefined) {
-    try {
-      lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-    } catch {
-      lastCap = ALL_CAPABILITIES.length - 1;
-    }
-    lastCap = Math.min(lastCap, ALL_CAPABILITIES.length - 1);
+let available: string[] | undefined;
+function availableCapabilities(): string[] {
+  if (available) return available;
+  let bnd: bigint | undefined;
+  try {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (hex) bnd = BigInt(`0x${hex}`);
+  } catch {
+    // no /proc: assume every capability
   }
-  return lastCap;
+  available = ALL_CAPABILITIES.filter((_, i) => bnd === undefined || ((bnd >> BigInt(i)) & 1n) === 1n);
+  return available;
 }
 
 // ---- mounts ----------------------------------------------------------------------------

@@ -116,6 +116,7 @@ function numericId(s: string): number | undefined {
  * The identity of `user` (`name`, `uid`, `name:group`, `uid:gid`, …; empty = root) in the rootfs
  * at `root`: numeric ids need no passwd entry, names do. Without an explicit group the user's
  * supplementary groups come from /etc/group membership; GroupAdd (names or numbers) is added.
+ * additionalGids starts with the primary gid, as Docker's do.
  */
 export async function resolveUser(root: string, user: string | undefined, groupAdd?: readonly string[] | null): Promise<ExecUser> {
   const [passwdText, groupText] = await Promise.all([readRootfsFile(root, '/etc/passwd'), readRootfsFile(root, '/etc/group')]);
@@ -148,7 +149,10 @@ export function lookupUser(passwd: PasswdEntry[], groups: GroupEntry[], user: st
     if (g) out.gid = g.gid;
     else if (gidArg !== undefined) out.gid = gidArg;
     else throw new InvalidArgument(`unable to find group ${groupArg}: no matching entries in group file`);
-  } else if (entry) {
+  }
+  // Docker lists the primary group among the supplementary ones (`id` shows groups=0(root),10(wheel))
+  out.additionalGids.push(out.gid);
+  if (groupArg === '' && entry) {
     for (const g of groups) if (g.members.includes(entry.name) && !out.additionalGids.includes(g.gid)) out.additionalGids.push(g.gid);
   }
 
