@@ -1,10 +1,12 @@
 // Every route berth serves, in one table: the app registers it, openapi/ describes it.
 import type { Route } from '../server/route.ts';
+import { routes as compatContainersStats } from './compat/containers-stats.ts';
 import { routes as compatEvents } from './compat/events.ts';
+import { routes as compatContainersLogs } from './compat/containers-logs.ts';
 import { routes as compatImages } from './compat/images.ts';
 import { routes as compatImagesArchive } from './compat/images-archive.ts';
 import { routes as compatRegistry } from './compat/registry.ts';
 import { routes as compatSystem } from './compat/system.ts';
 import { routes as libpodSystem } from './libpod/system.ts';
 
-export const allRoutes: Route[] = [...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...libpodSystem];
+export const allRoutes: Route[] = [...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersStats, ...compatContainersLogs, ...libpodSystem];

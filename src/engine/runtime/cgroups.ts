@@ -168,3 +168,15 @@ export async function cgroupPids(target: number | ContainerCgroups): Promise<num
   if (!dir) return [];
   return cgroupDirPids(dir);
 }
+
+/** The init pid of a container whose record says running or paused and whose process is alive. */
+export function runningPid(rec: { State: { Status: string; Pid: number } }): number | undefined {
+  const { Status, Pid } = rec.State;
+  if ((Status !== 'running' && Status !== 'paused') || !(Pid > 0)) return undefined;
+  try {
+    process.kill(Pid, 0);
+    return Pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? Pid : undefined;
+  }
+}

@@ -6,8 +6,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ZERO_TIME } from '../containers/types.ts';
-import { containerCgroups, ProcessGone, type ContainerCgroups } from './cgroups.ts';
+import type { EngineContext } from '../context.ts';
+import { ContainerStore } from '../containers/store.ts';
+import { ZERO_TIME, type ContainerRecord } from '../containers/types.ts';
+import { containerCgroups, ProcessGone, runningPid, type ContainerCgroups } from './cgroups.ts';
 
 export interface CpuUsage {
   total_usage: number;
@@ -433,4 +435,62 @@ export async function readStats(pid: number, prev?: DockerStats, opts: StatsOpti
     num_procs: 0,
     storage_stats: {},
   };
+}
+
+export interface StatsStreamOptions {
+  /** One sample a second until the container stops (Docker's default), or one answer. */
+  stream: boolean;
+  /** With stream false: one sample at once instead of two a second apart (no precpu_stats). */
+  oneShot?: boolean;
+  intervalMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The samples `GET /containers/{id}/stats` answers with. Resolves the container first (so a
+ * missing one is an ordinary 404), then yields: streaming, one sample per interval (the first
+ * without precpu_stats, as Docker's) until a container that ran stops or is removed, or zeros
+ * each interval for one that isn't running; not streaming, one sample, which carries the
+ * previous one taken an interval before unless oneShot.
+ */
+export async function statsSamples(ctx: EngineContext, idOrName: string, opts: StatsStreamOptions): Promise<AsyncGenerator<DockerStats>> {
+  const store = new ContainerStore(ctx);
+  const first = await store.find(idOrName);
+  const interval = opts.intervalMs ?? 1000;
+  const sample = (rec: ContainerRecord, pid: number, prev?: DockerStats) =>
+    readStats(pid, prev, { id: rec.Id, name: rec.Name, networks: rec.HostConfig.NetworkMode !== 'host' });
+
+  async function* once(): AsyncGenerator<DockerStats> {
+    const pid = runningPid(first);
+    try {
+      if (!pid) yield emptyStats(first.Id, first.Name);
+      else if (opts.oneShot) yield await sample(first, pid);
+      else {
+        const before = await sample(first, pid);
+        await sleep(interval);
+        yield await sample(first, pid, before);
+      }
+    } catch (err) {
+      if (!(err instanceof ProcessGone)) throw err;
+      yield emptyStats(first.Id, first.Name);
+    }
+  }
+
+  async function* stream(): AsyncGenerator<DockerStats> {
+    let rec: ContainerRecord | undefined = first;
+    let prev: DockerStats | undefined;
+    while (rec) {
+      const pid = runningPid(rec);
+      let s: DockerStats | undefined;
+      if (pid) s = await sample(rec, pid, prev).catch((err: unknown) => (err instanceof ProcessGone ? undefined : Promise.reject(err)));
+      if (s) yield (prev = s);
+      else if (prev) return; // it ran and has stopped: Docker ends the stream
+      else yield emptyStats(rec.Id, rec.Name);
+      await sleep(interval);
+      rec = await store.read(rec.Id);
+    }
+  }
+
+  return opts.stream ? stream() : once();
 }

@@ -1,9 +1,12 @@
 // `docker top`, Docker's way: run the host's `ps` with the client's arguments, find the PID
 // column in its header, and keep the rows whose pid is in the container's cgroup (thread rows
 // of `ps -m`, whose PID is `-`, follow the process above them).
-import { SystemError } from '../errors.ts';
+import type { EngineContext } from '../context.ts';
+import { ContainerStore } from '../containers/store.ts';
+import { Conflict, SystemError } from '../errors.ts';
+import { recordEvent } from '../events/journal.ts';
 import { ProgramFailed, runProgram } from '../../sys/program.ts';
-import { cgroupPids } from './cgroups.ts';
+import { cgroupPids, ProcessGone, runningPid } from './cgroups.ts';
 
 export interface TopResult {
   Titles: string[];
@@ -72,4 +75,23 @@ export async function top(target: number | readonly number[], psArgs = DEFAULT_P
     }
   }
   return parsePsOutput(stdout, pids);
+}
+
+/** `docker top <container>`: the record's container must be running (or paused). */
+export async function containerTop(ctx: EngineContext, idOrName: string, psArgs?: string): Promise<TopResult> {
+  const rec = await new ContainerStore(ctx).find(idOrName);
+  if (rec.State.Status === 'restarting') throw new Conflict(`Container ${rec.Id} is restarting, wait until the container is running`);
+  const notRunning = () => new Conflict(`Container ${rec.Id} is not running`);
+  const pid = runningPid(rec);
+  if (!pid) throw notRunning();
+  let result: TopResult;
+  try {
+    result = await top(pid, psArgs || DEFAULT_PS_ARGS);
+  } catch (err) {
+    if (err instanceof ProcessGone) throw notRunning();
+    throw err;
+  }
+  // Docker records each top as an event
+  await recordEvent(ctx, { type: 'container', action: 'top', id: rec.Id, attributes: { ...rec.Config.Labels, image: rec.Config.Image ?? rec.ImageName, name: rec.Name } });
+  return result;
 }
