@@ -58,7 +58,7 @@ export async function changes(upperDir: string, lowerDirs: string[], opts: Chang
   const changedDirs = new Set<string>();
   const lowers = new LowerView(lowerDirs);
 
-  const visit = (dirFd: number, rel: string[], hidden: boolean, mtimeMatters: boolean): void => {
+  const visit = (dirFd: number, rel: string[], hidden: boolean): void => {
     const names = dirNames(dirFd);
     const skipped = new Set(names.filter((n) => skip.has(fromBytes('/' + [...rel, n].join('/')))));
     for (const name of names) {
@@ -78,7 +78,7 @@ export async function changes(upperDir: string, lowerDirs: string[], opts: Chang
       } else {
         const lower = hidden ? undefined : lowers.lookup(parts);
         if (!lower) kind = CHANGE_ADDED;
-        else unchanged = dir && isDir(lower) && sameDir(st, lower, mtimeMatters);
+        else unchanged = dir && isDir(lower) && sameDir(st, lower, !holdsSkipped(parts));
       }
       if (!unchanged) {
         if (dir) changedDirs.add(path);
@@ -100,14 +100,15 @@ export async function changes(upperDir: string, lowerDirs: string[], opts: Chang
         }
         try {
           // below an opaque or new directory, nothing of the lower layers shows
-          visit(fd, parts, hidden || opaque || kind === CHANGE_ADDED, !hasSkipped(parts));
+          visit(fd, parts, hidden || opaque || kind === CHANGE_ADDED);
         } finally {
           closeSync(fd);
         }
       }
     }
   };
-  const hasSkipped = (parts: string[]) => {
+  /** A directory the runtime put a mount point in: its mtime says nothing. */
+  const holdsSkipped = (parts: string[]) => {
     const prefix = fromBytes('/' + parts.join('/')) + '/';
     for (const s of skip) if (s.startsWith(prefix) && !s.slice(prefix.length).includes('/')) return true;
     return false;
@@ -115,7 +116,7 @@ export async function changes(upperDir: string, lowerDirs: string[], opts: Chang
 
   const rootFd = openSync(upperDir, O_DIR);
   try {
-    visit(rootFd, [], false, true);
+    visit(rootFd, [], false);
   } finally {
     closeSync(rootFd);
   }
