@@ -3,7 +3,7 @@
 // before the record is written, so a refused change leaves the record as it was.
 import type { EngineContext } from '../context.ts';
 import { Conflict, SystemError } from '../errors.ts';
-import { runProgram } from '../../sys/program.ts';
+import { ProgramFailed, runProgram } from '../../sys/program.ts';
 import { recordEvent } from '../events/journal.ts';
 import { runningPid } from '../runtime/cgroups.ts';
 import { validateHostConfig } from './create-config.ts';
@@ -68,7 +68,14 @@ export function mergeUpdate(id: string, current: HostConfig, body: UpdateBody): 
  * (src/engine/runtime/runc.ts) owns it.
  */
 export async function runcUpdate(ctx: EngineContext, id: string, resources: OciLinuxResources): Promise<void> {
-  await runProgram(ctx.programs.runc, ['update', '--resources', '-', id], { input: JSON.stringify(resources) });
+  try {
+    await runProgram(ctx.programs.runc, ['update', '--resources', '-', id], { input: JSON.stringify(resources) });
+  } catch (err) {
+    // runc logs `time=… level=error msg="…"`: the msg is what a user needs to read
+    const said = err instanceof ProgramFailed ? /msg="((?:[^"\\]|\\.)*)"/.exec(err.stderr)?.[1] : undefined;
+    if (said) throw new SystemError(said.replace(/\\(.)/g, '$1'), { cause: err });
+    throw err;
+  }
 }
 
 export interface UpdateDeps {
