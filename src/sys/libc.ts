@@ -1,5 +1,6 @@
 // The few libc calls Node lacks, through koffi (an FFI whose npm package ships its binaries):
-// flock, and for unpacking layers mknod and the l*xattr calls.
+// flock; for unpacking layers mknod and the l*xattr calls; mount/umount2 for container rootfs;
+// socket/connect for conmon's SOCK_SEQPACKET attach socket.
 // Loaded on first use only: most requests never need it, and start-up time matters.
 import { lazyRequire } from './lazy-require.ts';
 
@@ -16,6 +17,11 @@ interface Libc {
   lsetxattr: (path: CPath, name: CPath, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: CPath, name: CPath, value: Buffer | null, size: number) => number;
   llistxattr: (path: CPath, list: Buffer | null, size: number) => number;
+  mount: (source: CPath | null, target: CPath, fstype: CPath | null, flags: number, data: CPath | null) => number;
+  umount2: (target: CPath, flags: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  close: (fd: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -31,6 +37,11 @@ function load(): Libc {
     lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)') as Libc['lsetxattr'],
     lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as Libc['lgetxattr'],
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)') as Libc['llistxattr'],
+    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)') as Libc['mount'],
+    umount2: lib.func('int umount2(const char *target, int flags)') as Libc['umount2'],
+    socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
+    connect: lib.func('int connect(int fd, const void *addr, uint32_t len)') as Libc['connect'],
+    close: lib.func('int close(int fd)') as Libc['close'],
   };
   return libc;
 }
@@ -144,4 +155,54 @@ export function llistxattr(path: CPath): string[] {
     const errno = koffi.errno();
     if (errno !== ERANGE) throw errnoError('llistxattr', errno, path);
   }
+}
+
+// ---- mounts ----
+
+export const MS_RDONLY = 1;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_PRIVATE = 1 << 18;
+export const MNT_DETACH = 2;
+const EINVAL = 22;
+const ENOENT = 2;
+
+/** mount(2). */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  const { mount: call, koffi } = load();
+  if (call(source, target, fstype, flags, data) !== 0) throw errnoError('mount', koffi.errno(), target);
+}
+
+/** umount2(2); false when `target` was not mounted (or is gone). */
+export function umount(target: string, flags = 0): boolean {
+  const { umount2: call, koffi } = load();
+  if (call(target, flags) === 0) return true;
+  const errno = koffi.errno();
+  if (errno === EINVAL || errno === ENOENT) return false;
+  throw errnoError('umount2', errno, target);
+}
+
+// ---- unix sockets of a type Node's net module can't open ----
+
+const AF_UNIX = 1;
+export const SOCK_SEQPACKET = 5;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** A connected, non-blocking AF_UNIX socket of `type` to `path` (the caller owns the fd). */
+export function connectUnix(path: string, type: number): number {
+  const { socket, connect, close, koffi } = load();
+  const name = Buffer.from(path);
+  if (name.length >= 108) throw errnoError('connect', 36 /* ENAMETOOLONG */, path);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  const fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw errnoError('socket', koffi.errno());
+  // a blocking connect (a local one completes at once); libuv makes the fd non-blocking itself
+  if (connect(fd, addr, 2 + name.length + 1) !== 0) {
+    const errno = koffi.errno();
+    close(fd);
+    throw errnoError('connect', errno, path);
+  }
+  return fd;
 }

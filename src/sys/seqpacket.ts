@@ -1,0 +1,28 @@
+// Client side of a SOCK_SEQPACKET unix socket (conmon's attach socket) as a net.Socket.
+//
+// Node's net module refuses SEQPACKET fds ("Unsupported fd type"), and reading one through fs
+// parks a libuv threadpool thread per stream. Instead the fd, connected through the FFI, is
+// given to a libuv pipe handle: libuv reads sockets with read(2) into a 64 KiB buffer from its
+// epoll loop, and read(2) on a SEQPACKET socket returns exactly one packet. So every 'data'
+// chunk is one whole packet (conmon's are at most 8 KiB + 1), no thread is held, and end()
+// is shutdown(SHUT_WR): the half-close conmon takes as "stdin is finished".
+import { Socket } from 'node:net';
+import { connectUnix, SOCK_SEQPACKET } from './libc.ts';
+
+interface PipeWrap {
+  Pipe: new (type: number) => { open(fd: number): number };
+  constants: { SOCKET: number };
+}
+
+let pipeWrap: PipeWrap | undefined;
+
+export function connectSeqpacket(path: string): Socket {
+  // process.binding('pipe_wrap') is on Node's allow-list and not runtime-deprecated (DEP0111 is
+  // documentation-only for it); it is the one way to give libuv an fd of a type Node won't guess.
+  pipeWrap ??= (process as unknown as { binding(name: string): PipeWrap }).binding('pipe_wrap');
+  const fd = connectUnix(path, SOCK_SEQPACKET);
+  const handle = new pipeWrap.Pipe(pipeWrap.constants.SOCKET);
+  const err = handle.open(fd);
+  if (err !== 0) throw new Error(`attach socket ${path}: uv_pipe_open failed (${err})`);
+  return new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+}
