@@ -1,6 +1,7 @@
 // `docker update`: new resource limits and restart policy for a container. The record always
 // takes them; a running (or paused) container gets the limits live through `runc update`,
 // before the record is written, so a refused change leaves the record as it was.
+import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { Conflict, SystemError } from '../errors.ts';
 import { ProgramFailed, runProgram } from '../../sys/program.ts';
@@ -64,12 +65,13 @@ export function mergeUpdate(id: string, current: HostConfig, body: UpdateBody): 
 }
 
 /**
- * `runc update --resources -` for a running container: a stand-in until the runc adapter
- * (src/engine/runtime/runc.ts) owns it.
+ * `runc update --resources -` for a running container. A stand-in with the runc adapter's
+ * flags (`--root <runroot>/runc`) until src/engine/runtime/runc.ts (which has its own
+ * runcUpdate) is committed and this defers to it.
  */
 export async function runcUpdate(ctx: EngineContext, id: string, resources: OciLinuxResources): Promise<void> {
   try {
-    await runProgram(ctx.programs.runc, ['update', '--resources', '-', id], { input: JSON.stringify(resources) });
+    await runProgram(ctx.programs.runc, ['--root', join(ctx.paths.runroot, 'runc'), 'update', '--resources', '-', id], { input: JSON.stringify(resources) });
   } catch (err) {
     // runc logs `time=… level=error msg="…"`: the msg is what a user needs to read
     const said = err instanceof ProgramFailed ? /msg="((?:[^"\\]|\\.)*)"/.exec(err.stderr)?.[1] : undefined;
