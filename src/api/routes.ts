@@ -2,6 +2,7 @@
 import type { Route } from '../server/route.ts';
 import { routes as compatContainersStats } from './compat/containers-stats.ts';
 import { routes as compatEvents } from './compat/events.ts';
+import { routes as compatContainersFs } from './compat/containers-fs.ts';
 import { routes as compatContainersLogs } from './compat/containers-logs.ts';
 import { routes as compatImages } from './compat/images.ts';
 import { routes as compatImagesArchive } from './compat/images-archive.ts';
@@ -9,4 +10,4 @@ import { routes as compatRegistry } from './compat/registry.ts';
 import { routes as compatSystem } from './compat/system.ts';
 import { routes as libpodSystem } from './libpod/system.ts';
 
-export const allRoutes: Route[] = [...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersStats, ...compatContainersLogs, ...libpodSystem];
+export const allRoutes: Route[] = [...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...libpodSystem];

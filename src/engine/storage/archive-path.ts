@@ -33,9 +33,13 @@ import {
   type BigIntStats,
 } from 'node:fs';
 import { Readable } from 'node:stream';
-import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
+import type { EngineContext } from '../context.ts';
+import type { ContainerRecord } from '../containers/types.ts';
+import { resolveUser } from '../containers/user.ts';
+import { Conflict, EngineError, InvalidArgument, NotFound, SystemError } from '../errors.ts';
+import { recordEvent } from '../events/journal.ts';
 import { lgetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../../sys/libc.ts';
-import { at, containerAbsPath, dirNames, fromBytes, goBase, locate, lstatAt, makeDirAt, O_DIR, openDirAt, resolveParts, statOf, toBytes, type PathStat } from './container-fs.ts';
+import { at, containerAbsPath, ContainerPathNotFound, dirNames, fromBytes, goBase, locate, lstatAt, makeDirAt, O_DIR, openDirAt, resolveParts, statOf, statPath, toBytes, type PathStat } from './container-fs.ts';
 import { decompress } from './decompress.ts';
 import { devParts, tarHeader, tarPadding, TAR_END, type TarHeader } from './layer-tar.ts';
 import { T_BLK, T_CHR, T_DIR, T_FIFO, T_LINK, T_REG, T_SYMLINK } from './tar-types.ts';
@@ -542,3 +546,99 @@ export function removeTree(dirFd: number, base: string): void {
 
 const show = (name: string) => JSON.stringify(fromBytes(name));
 
+
+// ---------------------------------------------------------------------------------------------
+// The container operations behind the routes: the rootfs mounted (and kept so while a tar
+// streams), Docker's checks and messages, and its `archive-path`, `extract-to-dir` and `export`
+// events.
+
+/** Docker's message for a path a container lacks, naming the container as the client did. */
+/** The container rootfs mounter, loaded when a container operation runs (the tar code above stands alone). */
+async function withContainerRootfs<T>(ctx: EngineContext, idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+  const rootfs = await import('../containers/rootfs.ts');
+  return rootfs.withContainerRootfs(ctx, idOrName, fn);
+}
+
+function renameNotFound(err: unknown, path: string, idOrName: string): never {
+  if (err instanceof ContainerPathNotFound) throw new NotFound(`Could not find the file ${path} in container ${idOrName}`);
+  throw err;
+}
+
+function containerEvent(ctx: EngineContext, rec: ContainerRecord, action: string): Promise<void> {
+  const attributes: Record<string, string> = { ...(rec.Config.Labels ?? {}), image: rec.Config.Image || rec.ImageName, name: rec.Name };
+  return recordEvent(ctx, { type: 'container', action, id: rec.Id, attributes });
+}
+
+/** HEAD /containers/{id}/archive: the stat of a path (a symlink itself, not its target). */
+export async function containerStatPath(ctx: EngineContext, idOrName: string, path: string): Promise<PathStat> {
+  return withContainerRootfs(ctx, idOrName, (rootfs) => statPath(rootfs, path)).catch((err: unknown) => renameNotFound(err, path, idOrName));
+}
+
+/**
+ * Runs `open` with the container's rootfs mounted, answers its stream, and keeps the rootfs
+ * mounted until that stream ended or was dropped; `done` runs once it was read to its end.
+ */
+function streamFromRootfs<T extends { tar: Readable }>(ctx: EngineContext, idOrName: string, open: (rootfs: string, rec: ContainerRecord) => Promise<T>, done: (rec: ContainerRecord) => Promise<void>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
+      const out = await open(rootfs, rec);
+      resolve(out);
+      const complete = await new Promise<boolean>((res) => {
+        out.tar.once('end', () => res(true));
+        out.tar.once('close', () => res(false));
+        out.tar.once('error', () => res(false));
+      });
+      if (complete) await done(rec);
+    }).catch(reject);
+  });
+}
+
+/** GET /containers/{id}/archive: the path's stat and its tar (see archiveOf). */
+export async function containerArchive(ctx: EngineContext, idOrName: string, path: string): Promise<PathArchive> {
+  return streamFromRootfs(
+    ctx,
+    idOrName,
+    async (rootfs, rec) => {
+      const out = await archiveOf(rootfs, path);
+      void containerEvent(ctx, rec, 'archive-path'); // Docker records it when the tar starts
+      return out;
+    },
+    async () => {},
+  ).catch((err: unknown) => renameNotFound(err, path, idOrName));
+}
+
+export interface CopyToOptions {
+  noOverwriteDirNonDir?: boolean;
+  /** Entries owned by the container's user (Config.User) instead of the archive's owners. */
+  copyUIDGID?: boolean;
+}
+
+/** PUT /containers/{id}/archive: a tar extracted into a directory of the container. */
+export async function copyToContainer(ctx: EngineContext, idOrName: string, path: string, tar: AsyncIterable<Buffer>, opts: CopyToOptions = {}): Promise<void> {
+  await withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
+    // volumes are not reachable through the rootfs yet, so a read-only rootfs refuses every copy
+    if (rec.HostConfig.ReadonlyRootfs) throw new InvalidArgument('container rootfs is marked read-only');
+    let owner: ExtractOptions['owner'];
+    if (opts.copyUIDGID && rec.Config.User) {
+      const u = await resolveUser(rootfs, rec.Config.User);
+      owner = { uid: u.uid, gid: u.gid };
+    }
+    await extractInto(rootfs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner });
+    await containerEvent(ctx, rec, 'extract-to-dir');
+  }).catch((err: unknown) => renameNotFound(err, path, idOrName));
+}
+
+/** GET /containers/{id}/export: the tar of the container's whole filesystem. */
+export async function exportContainer(ctx: EngineContext, idOrName: string): Promise<Readable> {
+  const out = await streamFromRootfs(
+    ctx,
+    idOrName,
+    async (rootfs, rec) => {
+      if (rec.State.Status === 'dead') throw new Conflict(`You cannot export container ${rec.Id} which is Dead`);
+      if (rec.State.Status === 'removing') throw new Conflict(`You cannot export container ${rec.Id} which is being removed`);
+      return { tar: exportRootfs(rootfs) };
+    },
+    (rec) => containerEvent(ctx, rec, 'export'),
+  );
+  return out.tar;
+}

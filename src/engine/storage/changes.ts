@@ -13,6 +13,8 @@
 // The walk goes through open directories (container-fs.ts): a running container may put
 // symlinks in its upper dir at any time, and none is ever followed.
 import { closeSync, lstatSync, openSync, type BigIntStats } from 'node:fs';
+import type { EngineContext } from '../context.ts';
+import { ContainerStore } from '../containers/store.ts';
 import { lgetxattr } from '../../sys/libc.ts';
 import { at, dirNames, fromBytes, lstatAt, O_DIR } from './container-fs.ts';
 
@@ -189,4 +191,19 @@ class LowerView {
       closeSync(fd);
     }
   }
+}
+
+/**
+ * What the runtime makes in a rootfs for its own mounts (spec-defaults.ts, oci-spec.ts): Docker
+ * keeps these in an init layer below the container's, so `docker diff` never shows them.
+ */
+export const RUNTIME_PATHS: ReadonlySet<string> = new Set(['/proc', '/sys', '/dev', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/run/podman-init']);
+
+/** GET /containers/{id}/changes: null when nothing changed, as Docker answers. */
+export async function containerChanges(ctx: EngineContext, idOrName: string): Promise<Change[] | null> {
+  const rootfs = await import('../containers/rootfs.ts');
+  const rec = await new ContainerStore(ctx).find(idOrName);
+  const { upper, lowers } = rootfs.containerLayerDirs(ctx, rec);
+  const out = await changes(upper, [...lowers].reverse(), { skip: RUNTIME_PATHS }); // top layer first
+  return out.length ? out : null;
 }
