@@ -174,6 +174,19 @@ describe('readLog', () => {
     assert.deepEqual(lines(await collect(readLog(path, { ...both, tail: 2 }))).map((l) => l.slice(0, 12)), ['stderr:err\n', 'stdout:0:ppp']);
   });
 
+  it("leaves out of the tail a line that stopped before it, unfinished", async () => {
+    const path = writeLog([
+      [T0, 'stdout', false, 'a'],
+      [T0 + 1, 'stdout', true, 'never ended'],
+      [T0 + 2, 'stderr', false, 'b'],
+      [T0 + 3, 'stderr', false, 'c'],
+    ]);
+    assert.deepEqual(lines(await collect(readLog(path, { ...both, tail: 1 }))), ['stderr:c\n']);
+    assert.deepEqual(lines(await collect(readLog(path, { ...both, tail: 2 }))), ['stderr:b\n', 'stderr:c\n']);
+    assert.deepEqual(lines(await collect(readLog(path, { ...both, tail: 3 }))), ['stderr:b\n', 'stderr:c\n', 'stdout:never ended']);
+    assert.equal((await collect(readLog(path, both))).length, 4);
+  });
+
   it("reads conmon's rotated backups first, oldest first", async () => {
     const path = newPath();
     writeLog([[T0, 'stdout', false, 'oldest'], [T0, 'stdout', true, 'spans ']], `${path}.2`);

@@ -30,7 +30,7 @@ export const routes: Route[] = [
     handler: async ({ params, query, engine, request, reply, apiVersion }) => {
       const { containerLogs, parseLogTime } = await import('../../engine/runtime/container-log.ts');
       const abort = new AbortController();
-      const tail = query.tail === undefined || !/^[+-]?\d+$/.test(query.tail.trim()) ? 'all' : Number(query.tail.trim());
+      const tail = query.tail === undefined || !/^[+-]?\d+$/.test(query.tail) ? 'all' : Number(query.tail);
       const until = parseLogTime('until', query.until);
       const logs = await containerLogs(engine, params['id']!, {
         stdout: query.stdout ?? false,

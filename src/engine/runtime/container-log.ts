@@ -138,6 +138,8 @@ interface OpenFile {
 interface Pending {
   parts: Buffer[];
   time: LogTime;
+  /** Virtual offset of the last piece: where the line ends if it never gets an `F`. */
+  lastAt: number;
 }
 
 /** A position in the log files and what has been read of partial lines. */
@@ -228,10 +230,12 @@ class LogCursor {
         const pending = this.pending[stream];
         if (rec.partial) {
           const piece = Buffer.from(data.subarray(rec.textStart, rec.textEnd));
-          if (pending) pending.parts.push(piece);
-          else {
+          if (pending) {
+            pending.parts.push(piece);
+            pending.lastAt = at + start;
+          } else {
             const time = this.times.convert(rec.rawTime);
-            if (time) this.pending[stream] = { parts: [piece], time };
+            if (time) this.pending[stream] = { parts: [piece], time, lastAt: at + start };
           }
         } else if (at + start >= this.cut || pending) {
           // the text and its newline, straight from the chunk
@@ -283,7 +287,8 @@ class LogCursor {
     open.sort((a, b) => a[1].time.seconds - b[1].time.seconds || a[1].time.nanos - b[1].time.nanos);
     for (const [stream, p] of open) {
       this.pending[stream] = undefined;
-      if (!this.done) this.emit(out, stream, p.time, Buffer.concat(p.parts));
+      // one that ended before the tail's first line is not part of the tail
+      if (!this.done && p.lastAt >= this.cut) this.emit(out, stream, p.time, Buffer.concat(p.parts));
     }
     return out;
   }
