@@ -77,12 +77,7 @@ type Frame = (stream: 1 | 2, payload: Buffer) => Buffer;
 async function writeLogStream(res: ServerResponse, batches: AsyncIterable<Array<{ stream: 'stdout' | 'stderr'; line: Buffer }>>, frame: Frame | undefined): Promise<void> {
   for await (const batch of batches) {
     if (res.destroyed) return;
-    let out: Buffer;
-    if (frame) {
-      out = Buffer.concat(batch.flatMap((e) => (e.line.length < FAST_FRAME ? [header(e.stream === 'stdout' ? 1 : 2, e.line.length), e.line] : [frame(e.stream === 'stdout' ? 1 : 2, e.line)])));
-    } else {
-      out = batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((e) => e.line));
-    }
+    const out = frame ? frameBatch(batch, frame) : batch.length === 1 ? batch[0]!.line : Buffer.concat(batch.map((e) => e.line));
     if (!res.write(out)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -100,9 +95,19 @@ async function writeLogStream(res: ServerResponse, batches: AsyncIterable<Array<
 /** Lines below this size take the short way to a frame (larger ones are split by muxFrame). */
 const FAST_FRAME = 1 << 20;
 
-function header(stream: 1 | 2, size: number): Buffer {
-  const h = Buffer.alloc(8);
-  h[0] = stream;
-  h.writeUInt32BE(size, 4);
-  return h;
+/** A batch's frames in one buffer: an 8-byte header before each line. */
+function frameBatch(batch: Array<{ stream: 'stdout' | 'stderr'; line: Buffer }>, frame: Frame): Buffer {
+  if (batch.some((e) => e.line.length >= FAST_FRAME)) return Buffer.concat(batch.map((e) => frame(e.stream === 'stdout' ? 1 : 2, e.line)));
+  let size = 0;
+  for (const e of batch) size += 8 + e.line.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const e of batch) {
+    out[at] = e.stream === 'stdout' ? 1 : 2;
+    out[at + 1] = out[at + 2] = out[at + 3] = 0;
+    out.writeUInt32BE(e.line.length, at + 4);
+    e.line.copy(out, at + 8);
+    at += 8 + e.line.length;
+  }
+  return out;
 }
