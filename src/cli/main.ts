@@ -28,6 +28,15 @@ async function main(argv: string[]): Promise<number> {
       await serve(inv.serve);
       return -1; // keeps running; serve exits the process itself
     }
+    case 'cleanup': {
+      // run by conmon when a container's process exits (its --exit-command)
+      const id = inv.rest[0];
+      if (!id) throw new UsageError('cleanup needs a container id');
+      const { engineContext } = await import('../engine/context-for.ts');
+      const { cleanupAfterExit } = await import('../engine/containers/lifecycle.ts');
+      await cleanupAfterExit(engineContext(inv.serve), id);
+      return 0;
+    }
     case undefined:
       process.stdout.write(HELP);
       return 125;

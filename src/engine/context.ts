@@ -5,6 +5,8 @@ export interface Programs {
   /** The default OCI runtime's executable (name looked up in PATH, or a path). */
   runc: string;
   conmon: string;
+  /** The init run as pid 1 with --init (catatonit). */
+  init?: string;
 }
 
 export interface EngineContext {
@@ -15,4 +17,9 @@ export interface EngineContext {
    * when unset, the system's (config/registries.ts), found when first needed.
    */
   registriesConf?: string[];
+  /**
+   * How to run this berth again with the same store and programs (node, script, global flags):
+   * conmon runs it as `… cleanup <id>` when a container exits.
+   */
+  selfCommand?: string[];
 }

@@ -4,9 +4,8 @@ import { promises as fs } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { allRoutes } from '../api/routes.ts';
+import { engineContext } from '../engine/context-for.ts';
 import { storePaths } from '../config/paths.ts';
-import { findProgram } from '../config/programs.ts';
-import type { EngineContext } from '../engine/context.ts';
 import { ensureLayout } from '../store/layout.ts';
 import { buildApp } from './app.ts';
 import { dispatchUpgrade } from './hijack.ts';
@@ -31,12 +30,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const activated = takeActivatedSockets();
   process.umask(0o022);
 
-  const paths = storePaths(opts.root, opts.runroot);
-  await ensureLayout(paths);
-  const engine: EngineContext = {
-    paths,
-    programs: { runc: findProgram(opts.runtime), conmon: findProgram(opts.conmon) },
-  };
+  await ensureLayout(storePaths(opts.root, opts.runroot));
+  const engine = engineContext(opts);
   const app = await buildApp({
     engine,
     routes: allRoutes,

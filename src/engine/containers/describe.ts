@@ -1,0 +1,233 @@
+// Containers in Docker's words: the inspect document, the list summary with its human status
+// ("Up 3 seconds", "Exited (0) 2 minutes ago"), and the list's filters.
+import type { EngineContext } from '../context.ts';
+import { checkFilterKeys, filterBool, matchLabels, type Filters } from '../filters.ts';
+import { InvalidArgument } from '../errors.ts';
+import { processArgs } from './create-config.ts';
+import { containerLayerDirs } from './rootfs.ts';
+import { containerPaths } from './store.ts';
+import { ZERO_TIME, type ContainerRecord } from './types.ts';
+
+function pathAndArgs(rec: ContainerRecord): { Path: string; Args: string[] } {
+  let args: string[] = [];
+  try {
+    args = processArgs(rec.Config);
+  } catch {
+    // no command: inspect still answers
+  }
+  return { Path: args[0] ?? '', Args: args.slice(1) };
+}
+
+const unixSeconds = (rfc: string) => Math.floor(Date.parse(rfc) / 1000);
+
+/** Docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(ms / 60_000);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3_600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function statusText(rec: ContainerRecord, now = Date.now()): string {
+  const st = rec.State;
+  switch (st.Status) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))} (Paused)`;
+    case 'restarting':
+      return `Restarting (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    case 'exited':
+      return st.FinishedAt === ZERO_TIME ? 'Created' : `Exited (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
+    default:
+      return 'Created';
+  }
+}
+
+function stateOf(rec: ContainerRecord) {
+  const s = rec.State;
+  return {
+    Status: s.Status,
+    Running: s.Status === 'running' || s.Status === 'paused',
+    Paused: s.Status === 'paused',
+    Restarting: s.Status === 'restarting',
+    OOMKilled: s.OOMKilled,
+    Dead: s.Status === 'dead',
+    Pid: s.Status === 'running' || s.Status === 'paused' ? s.Pid : 0,
+    ExitCode: s.ExitCode,
+    Error: s.Error,
+    StartedAt: s.StartedAt,
+    FinishedAt: s.FinishedAt,
+  };
+}
+
+export function networkSettings(rec: ContainerRecord) {
+  const ns = rec.NetworkSettings ?? {};
+  return {
+    Bridge: '',
+    SandboxID: '',
+    SandboxKey: '',
+    Ports: {},
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: '',
+    Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    MacAddress: '',
+    Networks: {},
+    ...ns,
+  };
+}
+
+/** Bind and tmpfs mounts as inspect lists them (volumes join with the volumes issue). */
+function mountsOf(rec: ContainerRecord): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const b of rec.HostConfig.Binds ?? []) {
+    const parts = b.split(':');
+    if (!parts[0]?.startsWith('/')) continue;
+    const opts = (parts[2] ?? '').split(',').filter(Boolean);
+    const prop = opts.find((o) => /^r?(shared|slave|private)$/.test(o)) ?? 'rprivate';
+    out.push({ Type: 'bind', Source: parts[0], Destination: parts[1] ?? '', Mode: parts[2] ?? '', RW: !opts.includes('ro'), Propagation: prop });
+  }
+  for (const m of rec.HostConfig.Mounts ?? []) {
+    if (m.Type === 'bind') out.push({ Type: 'bind', Source: m.Source ?? '', Destination: m.Target ?? '', Mode: '', RW: !m.ReadOnly, Propagation: m.BindOptions?.Propagation || 'rprivate' });
+    else if (m.Type === 'tmpfs') out.push({ Type: 'tmpfs', Source: '', Destination: m.Target ?? '', Mode: '', RW: !m.ReadOnly, Propagation: '' });
+  }
+  return out;
+}
+
+export function containerInspect(ctx: EngineContext, rec: ContainerRecord, opts: { sizeRw?: number; sizeRootFs?: number } = {}): Record<string, unknown> {
+  const p = containerPaths(ctx, rec.Id);
+  const dirs = containerLayerDirs(ctx, rec);
+  const lower = [...dirs.lowers].reverse().join(':');
+  const { Labels, ...config } = rec.Config;
+  return {
+    Id: rec.Id,
+    Created: rec.Created,
+    ...pathAndArgs(rec),
+    State: stateOf(rec),
+    Image: rec.Image,
+    ResolvConfPath: p.resolvConf,
+    HostnamePath: p.hostname,
+    HostsPath: p.hosts,
+    LogPath: p.log,
+    Name: `/${rec.Name}`,
+    RestartCount: rec.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: rec.ExecIDs?.length ? rec.ExecIDs : null,
+    HostConfig: {
+      ...rec.HostConfig,
+      NetworkMode: rec.HostConfig.NetworkMode || 'bridge',
+      LogConfig: { Type: rec.HostConfig.LogConfig?.Type || 'json-file', Config: rec.HostConfig.LogConfig?.Config ?? {} },
+      RestartPolicy: { Name: rec.HostConfig.RestartPolicy?.Name || 'no', MaximumRetryCount: rec.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0 },
+    },
+    ...(opts.sizeRw !== undefined ? { SizeRw: opts.sizeRw, SizeRootFs: opts.sizeRootFs } : {}),
+    GraphDriver: { Data: { LowerDir: lower, MergedDir: p.rootfs, UpperDir: dirs.upper, WorkDir: dirs.work }, Name: 'overlay2' },
+    Mounts: mountsOf(rec),
+    Config: { ...config, Labels: Labels ?? {} },
+    NetworkSettings: networkSettings(rec),
+  };
+}
+
+function commandLine(rec: ContainerRecord): string {
+  const { Path, Args } = pathAndArgs(rec);
+  const quote = (a: string) => (/\s/.test(a) && !/^".*"$/.test(a) ? `"${a}"` : a);
+  return [Path, ...Args.map(quote)].join(' ');
+}
+
+export function containerSummary(rec: ContainerRecord, opts: { sizeRw?: number; sizeRootFs?: number } = {}): Record<string, unknown> {
+  return {
+    Id: rec.Id,
+    Names: [`/${rec.Name}`],
+    Image: rec.ImageName,
+    ImageID: rec.Image,
+    Command: commandLine(rec),
+    Created: unixSeconds(rec.Created),
+    Ports: [],
+    ...(opts.sizeRw !== undefined ? { SizeRw: opts.sizeRw, SizeRootFs: opts.sizeRootFs } : {}),
+    Labels: rec.Config.Labels ?? {},
+    State: rec.State.Status,
+    Status: statusText(rec),
+    HostConfig: { NetworkMode: rec.HostConfig.NetworkMode || 'bridge' },
+    NetworkSettings: { Networks: networkSettings(rec).Networks },
+    Mounts: mountsOf(rec),
+  };
+}
+
+const LIST_FILTERS = ['id', 'name', 'label', 'label!', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network', 'health', 'publish', 'expose', 'is-task'];
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** Docker's container list filters; `imageIdsOf` resolves an `ancestor` to image ids. */
+export function containerFilter(
+  filters: Filters,
+  recs: ContainerRecord[],
+  ancestorIds: Set<string> | undefined,
+): (rec: ContainerRecord) => boolean {
+  checkFilterKeys(filters, LIST_FILTERS);
+  for (const s of filters['status'] ?? []) if (!STATUSES.includes(s)) throw new InvalidArgument(`invalid filter 'status=${s}'`);
+  for (const h of filters['health'] ?? []) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidArgument(`Unrecognised filter value for health: ${h}`);
+  const exited = (filters['exited'] ?? []).map((e) => {
+    const n = Number(e);
+    if (!/^-?\d+$/.test(e)) throw new InvalidArgument(`invalid filter 'exited=${e}'`);
+    return n;
+  });
+  const byRef = (ref: string) => recs.find((r) => r.Id === ref || r.Name === ref.replace(/^\//, '') || r.Id.startsWith(ref));
+  const created = (r: ContainerRecord) => Date.parse(r.Created);
+  const before = filters['before']?.[0] !== undefined ? byRef(filters['before'][0]) : undefined;
+  const since = filters['since']?.[0] !== undefined ? byRef(filters['since'][0]) : undefined;
+  if (filters['before']?.length && !before) throw new InvalidArgument(`No such container: ${filters['before'][0]}`);
+  if (filters['since']?.length && !since) throw new InvalidArgument(`No such container: ${filters['since'][0]}`);
+  const isTask = filterBool('is-task', filters['is-task']);
+  return (rec) => {
+    if (filters['id']?.length && !filters['id'].some((i) => rec.Id.startsWith(i))) return false;
+    if (filters['name']?.length && !filters['name'].some((n) => new RegExp(n.replace(/^\//, '')).test(rec.Name) || new RegExp(n).test(`/${rec.Name}`))) return false;
+    if (!matchLabels(rec.Config.Labels, filters['label'])) return false;
+    if (filters['label!']?.length && filters['label!'].some((l) => matchLabels(rec.Config.Labels, [l]))) return false;
+    if (filters['status']?.length && !filters['status'].includes(rec.State.Status)) return false;
+    if (exited.length && (rec.State.Status !== 'exited' || !exited.includes(rec.State.ExitCode))) return false;
+    if (ancestorIds && !ancestorIds.has(rec.Image)) return false;
+    if (before && !(created(rec) < created(before))) return false;
+    if (since && !(created(rec) > created(since))) return false;
+    if (filters['health']?.length && !filters['health'].includes('none')) return false;
+    if (isTask === true) return false;
+    if (filters['network']?.length && !filters['network'].includes(rec.HostConfig.NetworkMode || 'bridge')) return false;
+    if (filters['volume']?.length) {
+      const dests = mountsOf(rec).flatMap((m) => [String(m['Source']), String(m['Destination'])]);
+      if (!filters['volume'].some((v) => dests.includes(v))) return false;
+    }
+    if (filters['expose']?.length) {
+      const ports = Object.keys(rec.Config.ExposedPorts ?? {});
+      if (!filters['expose'].some((e) => ports.includes(e.includes('/') ? e : `${e}/tcp`))) return false;
+    }
+    if (filters['publish']?.length) {
+      const ports = Object.keys(rec.HostConfig.PortBindings ?? {});
+      if (!filters['publish'].some((e) => ports.includes(e.includes('/') ? e : `${e}/tcp`))) return false;
+    }
+    return true;
+  };
+}
