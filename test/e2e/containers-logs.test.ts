@@ -3,7 +3,7 @@
 // disk here (so the endpoint is tested on its own), then with the docker CLI and with
 // containers that `docker run -d` started for real.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -42,8 +42,14 @@ const conmonTime = (s: number) => `${new Date((s + 3600) * 1000).toISOString().s
 type Rec = [seconds: number, stream: LogStream, partial: boolean, text: string];
 const records = (recs: Rec[]) => Buffer.concat(recs.map(([s, st, p, t]) => formatRecord(conmonTime(s), st, p, t)));
 
-/** A container as the lifecycle leaves it on disk: its record and its conmon log. */
-async function plant(name: string, opts: { tty?: boolean; status?: ContainerStatus; logType?: string; log?: Rec[] } = {}): Promise<{ id: string; log: string }> {
+/**
+ * A container as the lifecycle leaves it on disk: its record and its conmon log (and, for a
+ * running one, the pid of a process that stands for its conmon).
+ */
+async function plant(
+  name: string,
+  opts: { tty?: boolean; status?: ContainerStatus; logType?: string; log?: Rec[]; conmonPid?: number } = {},
+): Promise<{ id: string; log: string; exitFile: string }> {
   const id = newContainerId();
   await store.reserveName(name, id);
   const rec: ContainerRecord = {
@@ -54,15 +60,16 @@ async function plant(name: string, opts: { tty?: boolean; status?: ContainerStat
     ImageName: 'busybox',
     Config: { Tty: opts.tty ?? false, Cmd: ['sh'] },
     HostConfig: { LogConfig: { Type: opts.logType ?? 'json-file', Config: {} } },
-    State: { Status: opts.status ?? 'exited', Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, OOMKilled: false, ConmonPid: 0 },
+    State: { Status: opts.status ?? 'exited', Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, OOMKilled: false, ConmonPid: opts.conmonPid ?? 0 },
     RestartCount: 0,
     Layers: [],
   };
   const paths = store.paths(id);
   mkdirSync(paths.dir, { recursive: true });
+  mkdirSync(paths.exitDir, { recursive: true });
   await store.write(rec);
   if (opts.log) writeFileSync(paths.log, records(opts.log));
-  return { id, log: paths.log };
+  return { id, log: paths.log, exitFile: paths.exitFile };
 }
 
 const frames = (body: Buffer) => new Demuxer().push(body).map((f) => `${f.stream}:${f.payload.toString()}`);
@@ -136,8 +143,9 @@ describe('GET /containers/{id}/logs', () => {
     }
   });
 
-  it('follows a running container: headers at once, new lines as they come, the end when it stops', async () => {
-    const { id, log } = await plant('runner', { status: 'running', log: [[T0, 'stdout', false, 'before']] });
+  it('follows a running container: headers at once, new lines as they come, the end when conmon reports the exit', async () => {
+    const conmon = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const { log, exitFile } = await plant('runner', { status: 'running', conmonPid: conmon.pid, log: [[T0, 'stdout', false, 'before']] });
     const got: string[] = [];
     const demux = new Demuxer();
     let ended = false;
@@ -152,16 +160,26 @@ describe('GET /containers/{id}/logs', () => {
     appendFileSync(log, records([[T0 + 1, 'stdout', false, 'after']]));
     await waitFor(() => got.length === 1, 5000, 'the appended line');
     appendFileSync(log, records([[T0 + 2, 'stderr', true, 'last words']]));
-    await store.update(id, (rec) => {
-      rec.State.Status = 'exited';
-    });
+    // what conmon does when the container exits; no `berth cleanup` runs here
+    writeFileSync(exitFile, '3');
+    conmon.kill();
     await waitFor(() => ended, 5000, 'the end of the stream once the container stopped');
     assert.deepEqual(got, ['after\n', 'last words']);
+    const state = (await call(b.sock, 'GET', '/containers/runner/json')).json().State;
+    assert.equal(state.Status, 'exited');
+    assert.equal(state.ExitCode, 3);
   });
 
   it('answers a stopped container at once even with follow', async () => {
     const r = await get('/containers/plain/logs?stdout=1&follow=1&tail=1');
     assert.deepEqual(frames(r.body), ['1:no newline']);
+  });
+
+  it('does not follow a container recorded as running whose conmon is gone (it exited while no berth ran)', async () => {
+    await plant('ghost', { status: 'running', conmonPid: 0, log: [[T0, 'stdout', false, 'was here']] });
+    const r = await get('/containers/ghost/logs?stdout=1&follow=1');
+    assert.deepEqual(frames(r.body), ['1:was here\n']);
+    assert.equal((await call(b.sock, 'GET', '/containers/ghost/json')).json().State.Status, 'exited');
   });
 });
 
@@ -199,7 +217,8 @@ describe('docker run -d, then docker logs', { skip: !dockerCli }, () => {
     await exec(skopeo, ['copy', `oci:${join(fixturesDir, 'oci')}:busybox-oci:latest`, `docker-archive:${join(work, 'busybox.tar')}:busybox:latest`]);
     await docker('load', '-i', join(work, 'busybox.tar'));
 
-    const id = (await docker('run', '-d', 'busybox', 'sh', '-c', 'echo out; echo err >&2; printf partial')).stdout.trim();
+    // conmon reads stdout and stderr apart: the pause keeps `partial` the log's last line
+    const id = (await docker('run', '-d', 'busybox', 'sh', '-c', 'echo out; echo err >&2; sleep 0.2; printf partial')).stdout.trim();
     await waitFor(async () => JSON.parse((await docker('inspect', id)).stdout)[0].State.Status === 'exited', 10_000, 'the container to exit');
     const logs = await docker('logs', id);
     assert.equal(logs.stdout, 'out\npartial');

@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { Conflict, InvalidArgument, NotImplemented } from '../errors.ts';
-import { ContainerStore, containerPaths } from '../containers/store.ts';
+import { containerPaths } from '../containers/store.ts';
 import type { HostConfig } from '../containers/types.ts';
 import { parseRecord, TimeConverter, timeAfter, timeBefore, type LogStream, type LogTime } from './k8s-log-format.ts';
 
@@ -49,6 +49,8 @@ export interface FollowLogOptions extends ReadLogOptions {
   stopWhen: () => Promise<boolean>;
   /** How often to look for new lines when no change was notified (and to ask `stopWhen`). */
   pollMs?: number;
+  /** A file whose appearance (conmon's exit file) means `stopWhen` is worth asking at once. */
+  exitFile?: string;
 }
 
 const CHUNK = 256 << 10;
@@ -92,7 +94,7 @@ export async function* followLogBatches(path: string, opts: FollowLogOptions): A
   const { signal } = opts;
   if (signal.aborted) return;
   const cursor = await LogCursor.open(path, opts, true);
-  const waker = new Waker(path, opts.pollMs ?? DEFAULT_POLL_MS, signal);
+  const waker = new Waker(path, opts.pollMs ?? DEFAULT_POLL_MS, signal, opts.exitFile);
   let stopping = false;
   try {
     for (;;) {
@@ -461,23 +463,32 @@ function recordKind(buf: Buffer, start: number, end: number): { stream: LogStrea
   return { stream, partial: tag === 0x50 };
 }
 
-/** Wakes the follower when the log's directory changes, or after `pollMs` anyway. */
+/** Wakes the follower when the log's directory (or the exit file's) changes, or after `pollMs` anyway. */
 class Waker {
-  private watcher: FSWatcher | undefined;
+  private readonly watchers: FSWatcher[] = [];
   private wake: (() => void) | undefined;
   private changed = false;
 
-  constructor(path: string, private readonly pollMs: number, private readonly signal: AbortSignal) {
+  constructor(path: string, private readonly pollMs: number, private readonly signal: AbortSignal, exitFile?: string) {
     const name = basename(path);
+    this.watch(dirname(path), (file) => file === name || file.startsWith(`${name}.`));
+    if (exitFile) {
+      const exitName = basename(exitFile);
+      this.watch(dirname(exitFile), (file) => file === exitName);
+    }
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private watch(dir: string, wanted: (file: string) => boolean): void {
     try {
-      this.watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name || file.startsWith(`${name}.`)) this.notify();
+      const watcher = watch(dir, { persistent: false }, (_event, file) => {
+        if (file === null || wanted(file)) this.notify();
       });
-      this.watcher.on('error', () => this.close());
+      watcher.on('error', () => watcher.close());
+      this.watchers.push(watcher);
     } catch {
       // no directory yet, or no inotify: polling alone
     }
-    signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   private readonly onAbort = () => this.notify();
@@ -506,8 +517,7 @@ class Waker {
   }
 
   close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+    for (const w of this.watchers.splice(0)) w.close();
     this.signal.removeEventListener('abort', this.onAbort);
   }
 }
@@ -531,19 +541,20 @@ export interface ContainerLogs {
  */
 export async function containerLogs(ctx: EngineContext, idOrName: string, opts: ContainerLogsOptions): Promise<ContainerLogs> {
   if (!opts.stdout && !opts.stderr) throw new InvalidArgument('Bad parameters: you must choose at least one stream');
-  const store = new ContainerStore(ctx);
-  const rec = await store.find(idOrName);
+  // the lifecycle's view: a container that exited while no service ran is seen as stopped
+  const { findFresh, isRunning } = await import('../containers/lifecycle.ts');
+  const rec = await findFresh(ctx, idOrName);
   if (rec.State.Status === 'removing' || rec.State.Status === 'dead') {
     throw new Conflict('can not get logs from container which is dead or marked for removal');
   }
   if (rec.HostConfig.LogConfig?.Type === 'none') throw new NotImplemented('configured logging driver does not support reading');
-  const path = containerPaths(ctx, rec.Id).log;
+  const paths = containerPaths(ctx, rec.Id);
   const tty = rec.Config.Tty === true;
   // Docker follows only a running container; a stopped one answers what its log holds
-  const follow = opts.follow === true && (await isContainerRunning(ctx, rec.Id));
+  const follow = opts.follow === true && isRunning(rec);
   const batches = follow
-    ? followLogBatches(path, { ...opts, stopWhen: async () => !(await isContainerRunning(ctx, rec.Id)) })
-    : readLogBatches(path, opts);
+    ? followLogBatches(paths.log, { ...opts, stopWhen: async () => !(await isContainerRunning(ctx, rec.Id)), exitFile: paths.exitFile })
+    : readLogBatches(paths.log, opts);
   return { tty, batches };
 }
 
@@ -565,12 +576,14 @@ export function parseLogTime(name: 'since' | 'until', value: string | undefined)
 }
 
 /**
- * Whether the container still runs, for following its log. From the record for now; the
- * lifecycle can replace this with a look at conmon.
+ * Whether the container still runs, for following its log: the lifecycle's answer (the exit
+ * file and conmon's pid, not only the record), so a follow ends even when no `berth cleanup`
+ * ran. A container removed meanwhile has stopped.
  */
 export async function isContainerRunning(ctx: EngineContext, id: string): Promise<boolean> {
-  const rec = await new ContainerStore(ctx).read(id).catch(() => undefined);
-  return rec?.State.Status === 'running' || rec?.State.Status === 'paused';
+  const { findFresh, isRunning } = await import('../containers/lifecycle.ts');
+  const rec = await findFresh(ctx, id).catch(() => undefined);
+  return rec !== undefined && isRunning(rec);
 }
 
 // ---- LogConfig: Docker's log drivers on conmon ----
