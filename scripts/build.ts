@@ -1,7 +1,7 @@
 // Builds dist/: one bundled file of all of berth (esbuild), the launcher that package.json's
 // `bin` names, and a V8 code cache that the launcher loads so a cold start compiles little.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -10,6 +10,9 @@ import { bundleOptions } from './bundle-options.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
+// Built beside dist/ and swapped in at the end: containers running while berth is rebuilt run
+// `dist/berth.cjs cleanup` when they exit, and must always find a whole build there.
+const stage = join(root, `.dist-new-${process.pid}`);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 function gitCommit() {
@@ -29,11 +32,11 @@ function buildTime() {
   return new Date().toISOString();
 }
 
-rmSync(dist, { recursive: true, force: true });
+rmSync(stage, { recursive: true, force: true });
 
 await esbuild.build({
   ...bundleOptions(root),
-  outfile: join(dist, 'berth-bundle.cjs'),
+  outfile: join(stage, 'berth-bundle.cjs'),
   define: {
     ...bundleOptions(root).define,
     __BERTH_VERSION__: JSON.stringify(pkg.version),
@@ -69,15 +72,15 @@ mod.filename = file;
 mod.paths = Module._nodeModulePaths(__dirname);
 script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, __dirname);
 `;
-writeFileSync(join(dist, 'berth.cjs'), launcher);
-chmodSync(join(dist, 'berth.cjs'), 0o755);
+writeFileSync(join(stage, 'berth.cjs'), launcher);
+chmodSync(join(stage, 'berth.cjs'), 0o755);
 
 // The code cache is taken from a real run: start, answer the requests a client makes first,
 // exit when idle. Functions compiled by then are in the cache.
 const tmp = mkdtempSync(join(tmpdir(), 'berth-build-'));
 const sock = join(tmp, 'b.sock');
-const cache = join(dist, 'berth-bundle.cache');
-const child = spawn(process.execPath, [join(dist, 'berth.cjs'), 'serve', '--listen', `unix://${sock}`, '--time', '0.5',
+const cache = join(stage, 'berth-bundle.cache');
+const child = spawn(process.execPath, [join(stage, 'berth.cjs'), 'serve', '--listen', `unix://${sock}`, '--time', '0.5',
   '--root', join(tmp, 'root'), '--runroot', join(tmp, 'run'), '--log-level', 'silent'], {
   env: { ...process.env, BERTH_WRITE_CODE_CACHE: cache },
   stdio: 'inherit',
@@ -99,4 +102,8 @@ if (code !== 0 || !existsSync(cache)) {
   console.error(`build: the warm-up run exited ${code}; no code cache`);
   rmSync(cache, { force: true });
 }
+const old = join(root, `.dist-old-${process.pid}`);
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(stage, dist);
+rmSync(old, { recursive: true, force: true });
 console.log(`built dist/berth.cjs (${(readFileSync(join(dist, 'berth-bundle.cjs')).length / 1024).toFixed(0)} KiB bundle${existsSync(cache) ? ', code cache' : ''})`);
