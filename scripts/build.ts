@@ -102,8 +102,9 @@ if (code !== 0 || !existsSync(cache)) {
   console.error(`build: the warm-up run exited ${code}; no code cache`);
   rmSync(cache, { force: true });
 }
+const cached = existsSync(cache);
 const old = join(root, `.dist-old-${process.pid}`);
 if (existsSync(dist)) renameSync(dist, old);
 renameSync(stage, dist);
 rmSync(old, { recursive: true, force: true });
-console.log(`built dist/berth.cjs (${(readFileSync(join(dist, 'berth-bundle.cjs')).length / 1024).toFixed(0)} KiB bundle${existsSync(cache) ? ', code cache' : ''})`);
+console.log(`built dist/berth.cjs (${(readFileSync(join(dist, 'berth-bundle.cjs')).length / 1024).toFixed(0)} KiB bundle${cached ? ', code cache' : ''})`);
