@@ -2,6 +2,7 @@
 // flock; for unpacking layers mknod and the l*xattr calls; mount/umount2 for container rootfs;
 // socket/connect for conmon's SOCK_SEQPACKET attach socket.
 // Loaded on first use only: most requests never need it, and start-up time matters.
+import { closeSync, openSync } from 'node:fs';
 import { lazyRequire } from './lazy-require.ts';
 
 type Koffi = typeof import('koffi');
@@ -188,21 +189,35 @@ const AF_UNIX = 1;
 export const SOCK_SEQPACKET = 5;
 const SOCK_CLOEXEC = 0o2000000;
 
-/** A connected, non-blocking AF_UNIX socket of `type` to `path` (the caller owns the fd). */
+/**
+ * A connected AF_UNIX socket of `type` to `path` (the caller owns the fd). A path longer than
+ * sun_path's 108 bytes is reached through its directory's /proc/self/fd entry.
+ */
 export function connectUnix(path: string, type: number): number {
   const { socket, connect, close, koffi } = load();
-  const name = Buffer.from(path);
-  if (name.length >= 108) throw errnoError('connect', 36 /* ENAMETOOLONG */, path);
-  const addr = Buffer.alloc(110);
-  addr.writeUInt16LE(AF_UNIX, 0);
-  name.copy(addr, 2);
-  const fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw errnoError('socket', koffi.errno());
-  // a blocking connect (a local one completes at once); libuv makes the fd non-blocking itself
-  if (connect(fd, addr, 2 + name.length + 1) !== 0) {
-    const errno = koffi.errno();
-    close(fd);
-    throw errnoError('connect', errno, path);
+  let dirFd: number | undefined;
+  let target = path;
+  if (Buffer.byteLength(path) >= 108) {
+    const slash = path.lastIndexOf('/');
+    dirFd = openSync(path.slice(0, slash) || '/', 'r');
+    target = `/proc/self/fd/${dirFd}/${path.slice(slash + 1)}`;
   }
-  return fd;
+  try {
+    const name = Buffer.from(target);
+    if (name.length >= 108) throw errnoError('connect', 36 /* ENAMETOOLONG */, path);
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    name.copy(addr, 2);
+    const fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw errnoError('socket', koffi.errno());
+    // a blocking connect (a local one completes at once); libuv makes the fd non-blocking itself
+    if (connect(fd, addr, 2 + name.length + 1) !== 0) {
+      const errno = koffi.errno();
+      close(fd);
+      throw errnoError('connect', errno, path);
+    }
+    return fd;
+  } finally {
+    if (dirFd !== undefined) closeSync(dirFd);
+  }
 }

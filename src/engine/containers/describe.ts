@@ -156,7 +156,8 @@ export function containerInspect(ctx: EngineContext, rec: ContainerRecord, opts:
 
 function commandLine(rec: ContainerRecord): string {
   const { Path, Args } = pathAndArgs(rec);
-  const quote = (a: string) => (/\s/.test(a) && !/^".*"$/.test(a) ? `"${a}"` : a);
+  // Docker's own rule: arguments with a space in single quotes
+  const quote = (a: string) => (a.includes(' ') ? `'${a}'` : a);
   return [Path, ...Args.map(quote)].join(' ');
 }
 
