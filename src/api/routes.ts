@@ -4,6 +4,7 @@ import { routes as compatContainersStats } from './compat/containers-stats.ts';
 import { routes as compatEvents } from './compat/events.ts';
 import { routes as compatContainersFs } from './compat/containers-fs.ts';
 import { routes as compatContainersLogs } from './compat/containers-logs.ts';
+import { routes as compatExec } from './compat/exec.ts';
 import { routes as compatContainers } from './compat/containers.ts';
 import { routes as compatImages } from './compat/images.ts';
 import { routes as compatImagesArchive } from './compat/images-archive.ts';
@@ -12,4 +13,4 @@ import { routes as compatSystem } from './compat/system.ts';
 import { routes as libpodSystem } from './libpod/system.ts';
 
 export const allRoutes: Route[] = [
-  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...libpodSystem];
+  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...compatExec, ...libpodSystem];

@@ -3,7 +3,8 @@
 // and lives on without berth: it keeps the container's stdio, writes the log, serves the
 // attach socket, writes the exit code into the exit dir and runs the exit command
 // (`berth cleanup <id>`). See ../shared/notes/conmon.md for what was checked on this machine.
-import type { Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import type { EngineContext } from '../context.ts';
 import { SystemError } from '../errors.ts';
 import { lazyRequire } from '../../sys/lazy-require.ts';
@@ -20,6 +21,10 @@ export interface ConmonOptions {
   conmonPidFile: string;
   /** conmon's log flags (from conmonLogArgs). */
   logArgs: string[];
+  /**
+   * conmon writes the exit code into `<exitDir>/<id>` (the container's id, even for an exec
+   * session): an exec session needs a dir of its own, or it would fake the container's exit.
+   */
   exitDir: string;
   /** The exit command and its arguments (berth cleanup …). */
   exitCommand: string[];
@@ -28,8 +33,12 @@ export interface ConmonOptions {
   stdin: boolean;
   /** Don't close the container's stdin when the first attached client detaches. */
   leaveStdinOpen: boolean;
-  /** An exec session: the process spec file; conmon runs `runc exec` in the container `id`. */
-  exec?: { processSpec: string; sessionId: string };
+  /**
+   * An exec session: the process spec file; conmon runs `runc exec` in the container `id`.
+   * `attach` (conmon's --exec-attach) is called once the session's attach socket is up and
+   * before the process starts, so a client connected there misses none of its output.
+   */
+  exec?: { processSpec: string; sessionId: string; attach?: () => Promise<void> };
 }
 
 /** How long conmon (and runc create inside it) may take to report. */
@@ -55,6 +64,7 @@ export function conmonArgs(ctx: EngineContext, o: ConmonOptions): string[] {
   if (o.stdin) args.push('-i');
   if (o.leaveStdinOpen) args.push('--leave-stdin-open');
   if (o.exec) args.push('-e', '--exec-process-spec', o.exec.processSpec);
+  if (o.exec?.attach) args.push('--exec-attach');
   const [cmd, ...cmdArgs] = o.exitCommand;
   if (cmd) {
     args.push('--exit-command', cmd);
@@ -77,12 +87,39 @@ export interface Conmon {
 export function launchConmon(ctx: EngineContext, o: ConmonOptions): Promise<Conmon> {
   const { spawn } = childProcess();
   return new Promise((resolve, reject) => {
+    // --exec-attach: fd 4 is the start pipe (conmon reads it once before forking and once
+    // more just before `runc exec`), fd 5 the attach pipe (conmon says there when its socket is up)
+    const attach = o.exec?.attach;
     const child = spawn(ctx.programs.conmon, conmonArgs(ctx, o), {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...(attach ? (['pipe', 'pipe'] as const) : [])],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', ...(attach ? { _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' } : {}) },
       detached: true,
     });
     const sync = child.stdio[3] as Readable;
+    if (attach) {
+      const pipes = child.stdio as unknown as Array<Readable & Writable>;
+      const start: Writable = pipes[4]!;
+      const attachPipe: Readable = pipes[5]!;
+      start.on('error', () => {});
+      attachPipe.on('error', () => {});
+      start.write('0');
+      let said = '';
+      attachPipe.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (!said.includes('\n')) return;
+        attachPipe.removeAllListeners('data');
+        attachPipe.destroy();
+        attach().then(
+          () => start.end('1'),
+          (err: unknown) => {
+            // without a client the process must not run: conmon's runc child dies with it
+            killConmon(o.conmonPidFile);
+            start.destroy();
+            finish(err instanceof Error ? err : new SystemError(String(err)));
+          },
+        );
+      });
+    }
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', (err) => finish(new SystemError(`conmon: ${err.message}`, { cause: err })));
@@ -145,4 +182,14 @@ export function launchConmon(ctx: EngineContext, o: ConmonOptions): Promise<Conm
       sync.destroy();
     }
   });
+}
+
+/** SIGKILL to the conmon whose pid file this is (conmon's runtime child has PDEATHSIG SIGKILL). */
+function killConmon(pidFile: string): void {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  } catch {
+    // not started or gone
+  }
 }
