@@ -1,13 +1,12 @@
 // `docker update`: new resource limits and restart policy for a container. The record always
 // takes them; a running (or paused) container gets the limits live through `runc update`,
 // before the record is written, so a refused change leaves the record as it was.
-import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { Conflict, SystemError } from '../errors.ts';
-import { ProgramFailed, runProgram } from '../../sys/program.ts';
-import { recordEvent } from '../events/journal.ts';
 import { runningPid } from '../runtime/cgroups.ts';
+import { runcUpdate } from '../runtime/runc.ts';
 import { validateHostConfig } from './create-config.ts';
+import { containerEvent } from './events.ts';
 import { resourcesForUpdate, UPDATABLE_RESOURCE_FIELDS, type OciLinuxResources } from './resources.ts';
 import { ContainerStore } from './store.ts';
 import type { HostConfig, RestartPolicy } from './types.ts';
@@ -64,22 +63,6 @@ export function mergeUpdate(id: string, current: HostConfig, body: UpdateBody): 
   return out;
 }
 
-/**
- * `runc update --resources -` for a running container. A stand-in with the runc adapter's
- * flags (`--root <runroot>/runc`) until src/engine/runtime/runc.ts (which has its own
- * runcUpdate) is committed and this defers to it.
- */
-export async function runcUpdate(ctx: EngineContext, id: string, resources: OciLinuxResources): Promise<void> {
-  try {
-    await runProgram(ctx.programs.runc, ['--root', join(ctx.paths.runroot, 'runc'), 'update', '--resources', '-', id], { input: JSON.stringify(resources) });
-  } catch (err) {
-    // runc logs `time=… level=error msg="…"`: the msg is what a user needs to read
-    const said = err instanceof ProgramFailed ? /msg="((?:[^"\\]|\\.)*)"/.exec(err.stderr)?.[1] : undefined;
-    if (said) throw new SystemError(said.replace(/\\(.)/g, '$1'), { cause: err });
-    throw err;
-  }
-}
-
 export interface UpdateDeps {
   /** Applies resources to the running container (default: runcUpdate). */
   apply?: (ctx: EngineContext, id: string, resources: OciLinuxResources) => Promise<void>;
@@ -107,6 +90,6 @@ export async function updateContainer(ctx: EngineContext, idOrName: string, body
     }
     rec.HostConfig = merged;
   });
-  await recordEvent(ctx, { type: 'container', action: 'update', id, attributes: { ...rec.Config.Labels, image: rec.Config.Image ?? rec.ImageName, name: rec.Name } });
+  await containerEvent(ctx, rec, 'update');
   return { Warnings: [] };
 }

@@ -2,9 +2,9 @@
 // column in its header, and keep the rows whose pid is in the container's cgroup (thread rows
 // of `ps -m`, whose PID is `-`, follow the process above them).
 import type { EngineContext } from '../context.ts';
+import { containerEvent } from '../containers/events.ts';
 import { ContainerStore } from '../containers/store.ts';
 import { Conflict, SystemError } from '../errors.ts';
-import { recordEvent } from '../events/journal.ts';
 import { ProgramFailed, runProgram } from '../../sys/program.ts';
 import { cgroupPids, ProcessGone, runningPid } from './cgroups.ts';
 
@@ -92,6 +92,6 @@ export async function containerTop(ctx: EngineContext, idOrName: string, psArgs?
     throw err;
   }
   // Docker records each top as an event
-  await recordEvent(ctx, { type: 'container', action: 'top', id: rec.Id, attributes: { ...rec.Config.Labels, image: rec.Config.Image ?? rec.ImageName, name: rec.Name } });
+  await containerEvent(ctx, rec, 'top');
   return result;
 }

@@ -34,10 +34,10 @@ import {
 } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { EngineContext } from '../context.ts';
+import { containerEvent } from '../containers/events.ts';
 import type { ContainerRecord } from '../containers/types.ts';
 import { resolveUser } from '../containers/user.ts';
 import { Conflict, EngineError, InvalidArgument, NotFound, SystemError } from '../errors.ts';
-import { recordEvent } from '../events/journal.ts';
 import { lgetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../../sys/libc.ts';
 import { at, containerAbsPath, ContainerPathNotFound, dirNames, fromBytes, goBase, locate, lstatAt, makeDirAt, O_DIR, openDirAt, resolveParts, statOf, statPath, toBytes, type PathStat } from './container-fs.ts';
 import { decompress } from './decompress.ts';
@@ -552,21 +552,16 @@ const show = (name: string) => JSON.stringify(fromBytes(name));
 // streams), Docker's checks and messages, and its `archive-path`, `extract-to-dir` and `export`
 // events.
 
-/** Docker's message for a path a container lacks, naming the container as the client did. */
 /** The container rootfs mounter, loaded when a container operation runs (the tar code above stands alone). */
 async function withContainerRootfs<T>(ctx: EngineContext, idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
   const rootfs = await import('../containers/rootfs.ts');
   return rootfs.withContainerRootfs(ctx, idOrName, fn);
 }
 
+/** Docker's message for a path a container lacks, naming the container as the client did. */
 function renameNotFound(err: unknown, path: string, idOrName: string): never {
   if (err instanceof ContainerPathNotFound) throw new NotFound(`Could not find the file ${path} in container ${idOrName}`);
   throw err;
-}
-
-function containerEvent(ctx: EngineContext, rec: ContainerRecord, action: string): Promise<void> {
-  const attributes: Record<string, string> = { ...(rec.Config.Labels ?? {}), image: rec.Config.Image || rec.ImageName, name: rec.Name };
-  return recordEvent(ctx, { type: 'container', action, id: rec.Id, attributes });
 }
 
 /** HEAD /containers/{id}/archive: the stat of a path (a symlink itself, not its target). */
