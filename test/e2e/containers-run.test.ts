@@ -53,7 +53,7 @@ after(async () => {
 
 describe('docker run', () => {
   it('pulls a missing image, runs it, and gives back the exit code and both streams', async () => {
-    const r = await run('run', '--rm', `${R}/rich:latest`, 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    const r = await run('run', '--rm', `${R}/busybox-oci:latest`, 'sh', '-c', 'echo out; echo err >&2; exit 3');
     assert.equal(r.code, 3);
     assert.equal(r.stdout, 'out\n');
     assert.match(r.stderr, /err\n/);
@@ -76,6 +76,7 @@ describe('docker run', () => {
     const r = await run('run', '--rm', BUSYBOX, 'nonexistent-program');
     assert.equal(r.code, 127);
     assert.match(r.stderr, /executable file not found/);
+    assert.equal((await docker('ps', '-aq')).stdout.trim(), '', 'a --rm container that could not start is gone');
   });
 
   it('runs the multi-layer fixture, whose /check.sh checks 62 layer semantics', async () => {
@@ -205,8 +206,9 @@ names = [x.name for x in client.containers.list()]
 got = client.containers.get('py1')
 got.stop(timeout=1)
 code = got.wait()['StatusCode']
+logs = c.logs().decode()
 got.remove()
-print(json.dumps({'out': out.decode(), 'names': names, 'status': got.status, 'code': code, 'logs': c.logs().decode()}))
+print(json.dumps({'out': out.decode(), 'names': names, 'code': code, 'logs': logs}))
 `);
     const r = JSON.parse(stdout) as { out: string; names: string[]; code: number; logs: string };
     assert.equal(r.out, 'py-out\n');

@@ -251,6 +251,10 @@ export const routes: Route[] = [
       const tty = !!rec.Config.Tty;
       const stream = hijack(request, reply, tty || !atLeast(apiVersion, '1.42') ? RAW_STREAM : MULTIPLEXED_STREAM);
       await containerEvent(engine, rec, 'attach');
+      if (!sock) {
+        stream.close();
+        return reply;
+      }
       const end = await pumpAttach(sock, {
         stdin: query.stdin ? stream.input : undefined,
         stdout: query.stdout ?? false,

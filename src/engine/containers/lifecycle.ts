@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { constants as osConstants, hostname as hostHostname } from 'node:os';
 import type { EngineContext } from '../context.ts';
-import { Conflict, InvalidArgument, NotModified, SystemError } from '../errors.ts';
+import { Conflict, EngineError, InvalidArgument, NotModified, SystemError } from '../errors.ts';
 import { ImageStore } from '../images/image-store.ts';
 import { conmonLogArgs } from '../runtime/container-log.ts';
 import { launchConmon } from '../runtime/conmon.ts';
@@ -392,6 +392,10 @@ export async function startContainer(ctx: EngineContext, idOrName: string): Prom
       throw err;
     }
     return now;
+  }).catch(async (err: unknown) => {
+    // Docker removes an auto-remove container that could not start
+    if (rec.HostConfig.AutoRemove && !(err instanceof NotModified) && !(err instanceof Conflict)) await removeContainer(ctx, rec.Id, { force: true }).catch(() => {});
+    throw err;
   });
   await containerEvent(ctx, started, 'start');
 }
@@ -616,9 +620,18 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
  * Connects to the container's attach socket, making the OCI container first when it was only
  * created (attach comes before start in `docker run`, and must see all output).
  */
-export async function openAttach(ctx: EngineContext, idOrName: string): Promise<{ rec: ContainerRecord; sock: import('node:net').Socket }> {
+export async function openAttach(ctx: EngineContext, idOrName: string): Promise<{ rec: ContainerRecord; sock: import('node:net').Socket | undefined }> {
   let rec = await findFresh(ctx, idOrName);
-  if (rec.State.Status === 'created') rec = await initContainer(ctx, rec.Id);
+  if (rec.State.Status === 'created') {
+    try {
+      rec = await initContainer(ctx, rec.Id);
+    } catch (err) {
+      // the process can't be made (e.g. no such executable): the attach ends at once, and the
+      // start that follows reports why (the CLI takes its exit code from the start's error)
+      if (err instanceof EngineError && err.kind !== 'system') return { rec, sock: undefined };
+      throw err;
+    }
+  }
   if (rec.State.Status === 'created' && !rec.State.ConmonPid) throw new Conflict('You cannot attach to a stopped container, start it first');
   if (!isRunning(rec) && rec.State.Status !== 'created') throw new Conflict('You cannot attach to a stopped container, start it first');
   const { connectSeqpacket } = await import('../../sys/seqpacket.ts');
