@@ -251,10 +251,10 @@ export const routes: Route[] = [
       }
       const want = (t: string) => types.length === 0 || types.includes(t);
       // The container and volume stores arrive with their own issues; empty until then.
-      const { imageDiskUsage } = await import('../../engine/images/usage.ts');
+      const { imageDiskUsage, containerDiskUsage } = await import('../../engine/images/usage.ts');
       return {
         ...(want('image') ? await imageDiskUsage(engine, apiVersion) : {}),
-        ...(want('container') ? { Containers: [] } : {}),
+        ...(want('container') ? await containerDiskUsage(engine) : {}),
         ...(want('volume') ? { Volumes: [] } : {}),
         ...(want('build-cache') ? { BuildCache: [] } : {}),
       };

@@ -77,7 +77,8 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly locksDir: string;
 
-  constructor(engine: EngineContext) {
+  constructor(private readonly ctx: EngineContext) {
+    const engine = ctx;
     this.content = new ContentStore(engine.paths.images, engine.paths.locks);
     this.layers = new LayerStore(engine.paths.layers, engine.paths.locks);
     this.indexPath = join(engine.paths.images, 'index.json');
@@ -279,6 +280,12 @@ export class ImageStore {
         for (const l of m.layers) blobs.add(l.digest);
         for (const c of await this.chainIdsOf(m.config.digest).catch(() => [] as string[])) chains.add(c);
         for (const d of Object.values(e.annotations ?? {})) if (/^sha256:[a-f0-9]{64}$/.test(d)) blobs.add(d);
+      }
+      // containers keep their image's layers (and config), even when the image lost its names
+      const { ContainerStore } = await import('../containers/store.ts');
+      for (const c of await new ContainerStore(this.ctx).list()) {
+        for (const chain of c.Layers) chains.add(chain);
+        blobs.add(c.Image);
       }
       for (const e of idx.manifests) {
         const name = e.annotations?.[ANNOTATION_NAME];

@@ -1,5 +1,6 @@
 // The image operations behind the endpoints: list with filters, tag, remove, prune. Each is
 // one or a few index.json commits, then a collection of what no image needs any more.
+import type { ContainerRecord } from '../containers/types.ts';
 import type { EngineContext } from '../context.ts';
 import { recordEvent } from '../events/journal.ts';
 import { imageLabels, recordImageEvent, recordPruned, recordRemoval } from '../events/image-events.ts';
@@ -81,7 +82,11 @@ export async function removeImage(engine: EngineContext, name: string, opts: { f
   const eventLabels = await imageLabels(store, rec.id);
   const items: DeleteItem[] = [];
   const byName = namesOf(rec).find((n) => n === fullName(name));
+  const users = (await imagesInUse(engine)).get(rec.id) ?? [];
   if (byName) {
+    if (users.length && !opts.force && rec.tags.length + rec.digests.length === 1) {
+      throw new Conflict(`conflict: unable to remove repository reference "${name}" (must force) - container ${shortImageId(users[0]!.Id)} is using its referenced image ${shortImageId(rec.id)}`);
+    }
     const { lastTag } = await store.removeName(byName);
     items.push({ Untagged: ImageStore.familiar(byName) });
     if (!lastTag && !isDigest(byName)) {
@@ -89,11 +94,15 @@ export async function removeImage(engine: EngineContext, name: string, opts: { f
       return items;
     }
     const now = await store.lookup(rec.id);
-    if (now && now.tags.length > 0) {
+    if ((now && now.tags.length > 0) || users.length) {
+      // other tags keep it, or a container does (then it stays as a dangling image)
       await recordRemoval(engine, rec.id, items, eventLabels);
       return items;
     }
   } else {
+    const running = users.find(isLive);
+    if (running) throw new Conflict(`conflict: unable to delete ${shortImageId(rec.id)} (cannot be forced) - image is being used by running container ${shortImageId(running.Id)}`);
+    if (users.length && !opts.force) throw new Conflict(`conflict: unable to delete ${shortImageId(rec.id)} (must be forced) - image is being used by stopped container ${shortImageId(users[0]!.Id)}`);
     const repos = new Set(rec.tags.map((t) => repoOf(t)));
     if (repos.size > 1 && !opts.force) {
       throw new Conflict(`conflict: unable to delete ${shortImageId(rec.id)} (must be forced) - image is referenced in multiple repositories`);
@@ -123,8 +132,10 @@ export async function pruneImages(engine: EngineContext, filters: Filters): Prom
   let reclaimed = 0;
   const layersBefore = new Map<string, number>();
   for (const c of await store.layers.list()) layersBefore.set(c, (await store.layers.info(c))?.size ?? 0);
+  const inUse = await imagesInUse(engine);
   for (const rec of await store.list()) {
     if (danglingOnly && rec.tags.length > 0) continue;
+    if (inUse.has(rec.id)) continue;
     const f = await imageFacts(store, rec);
     const labels = f.config.config?.['Labels'] as Record<string, string> | undefined;
     if (!matchLabels(labels, filters['label'])) continue;
@@ -159,3 +170,13 @@ function fullName(name: string): string | undefined {
 const isDigest = (n: string) => n.includes('@');
 const repoOf = (n: string) => n.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
 const shortImageId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** The containers of each image id: an image a container uses is not deleted under it. */
+async function imagesInUse(engine: EngineContext): Promise<Map<string, ContainerRecord[]>> {
+  const { ContainerStore } = await import('../containers/store.ts');
+  const out = new Map<string, ContainerRecord[]>();
+  for (const c of await new ContainerStore(engine).list()) out.set(c.Image, [...(out.get(c.Image) ?? []), c]);
+  return out;
+}
+
+const isLive = (c: ContainerRecord) => c.State.Status === 'running' || c.State.Status === 'paused' || c.State.Status === 'restarting';

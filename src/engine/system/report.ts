@@ -99,11 +99,13 @@ export async function engineId(ctx: EngineContext): Promise<string> {
   return (await fs.readFile(ctx.paths.engineId, 'utf8')).trim();
 }
 
-/** Counts of containers and images. The container store comes with its own issue. */
+/** Counts of containers (by their reconciled state) and images. */
 export async function storeCounts(ctx: EngineContext): Promise<StoreCounts> {
   const { ImageStore } = await import('../images/image-store.ts');
-  const images = (await new ImageStore(ctx).list()).length;
-  return { containersRunning: 0, containersPaused: 0, containersStopped: 0, images };
+  const { listContainers } = await import('../containers/operations.ts');
+  const [images, containers] = await Promise.all([new ImageStore(ctx).list(), listContainers(ctx, { all: true })]);
+  const count = (...st: string[]) => containers.filter((c) => st.includes(c.State.Status)).length;
+  return { containersRunning: count('running', 'restarting'), containersPaused: count('paused'), containersStopped: containers.length - count('running', 'restarting', 'paused'), images: images.length };
 }
 
 export async function systemReport(ctx: EngineContext): Promise<SystemReport> {
