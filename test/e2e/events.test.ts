@@ -1,14 +1,18 @@
 // GET /events through real clients: the docker CLI replaying a window of past image events and
-// following new ones, docker-py reading a window, and a follow stream keeping an idle-timing
-// service alive.
+// following new ones, docker-py reading a window, a follow stream keeping an idle-timing
+// service alive; and container events as the lifecycle records them: create/start/kill/die/
+// stop/destroy in Docker's order with Docker's attributes, the `die` that `berth cleanup` (run by
+// conmon, another process) writes reaching a follower, and the events of top, update and cp.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, waitFor, type Berth } from '../helpers/berth.ts';
 import { call } from '../helpers/http.ts';
 import { dockerCli, dockerFor, dockerPyFor, fixture, startRegistries } from '../helpers/fixtures.ts';
 
-const PLAIN = 5350;
+const PLAIN = 5363;
 const R = `127.0.0.1:${PLAIN}`;
 const busybox = fixture('busybox:latest');
 const web = fixture('web:latest');
@@ -26,6 +30,7 @@ before(async () => {
 
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
+  if (docker) await docker('rm', '-f', 'ev-stop', 'ev-follow', 'ev-ops').catch(() => undefined);
   await b?.stop();
   registries?.stop();
 });
@@ -136,5 +141,109 @@ print(json.dumps({'all': evs, 'untag': untags}))
     assert.equal(all[0].id, busybox.imageId);
     assert.equal(all[0].scope, 'local');
     assert.deepEqual(untag.map((e) => e.Action), ['untag']);
+  });
+});
+
+interface Shown {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+}
+
+/** What `docker events` printed between two times for one container (its container events only). */
+async function eventsOf(name: string, since: string, until = unixNow()): Promise<Shown[]> {
+  const { stdout } = await docker('events', '--since', since, '--until', until, '--filter', 'type=container', '--filter', `container=${name}`, '--format', '{{json .}}');
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Shown);
+}
+
+/** "action" or "action key=value" for the attributes an action adds. */
+function brief(ev: Shown): string {
+  const a = ev.Actor.Attributes;
+  const extra = a['exitCode'] !== undefined ? ` exitCode=${a['exitCode']}` : a['signal'] !== undefined ? ` signal=${a['signal']}` : '';
+  return `${ev.Action}${extra}`;
+}
+
+const BUSYBOX = `${R}/library/busybox`;
+
+describe('container events', { skip: dockerCli ? false : 'no docker CLI' }, () => {
+  before(async () => {
+    await docker('pull', BUSYBOX);
+  });
+
+  it('docker events replays a container life in order, with the image as given, the name and the labels', async () => {
+    const since = unixNow();
+    const id = (await docker('run', '-d', '--name', 'ev-life', '--label', 'team=berth', BUSYBOX, 'sh', '-c', 'exit 3')).stdout.trim();
+    assert.equal((await docker('wait', 'ev-life')).stdout.trim(), '3');
+    await docker('rm', 'ev-life');
+    const events = await eventsOf('ev-life', since);
+    assert.deepEqual(events.map(brief), ['create', 'start', 'die exitCode=3', 'destroy']);
+    for (const ev of events) {
+      assert.equal(ev.Type, 'container');
+      assert.equal(ev.Actor.ID, id);
+      assert.equal(ev.Actor.Attributes['image'], BUSYBOX);
+      assert.equal(ev.Actor.Attributes['name'], 'ev-life');
+      assert.equal(ev.Actor.Attributes['team'], 'berth');
+    }
+  });
+
+  it('docker stop: the signal, then SIGKILL after the timeout, the exit and the stop', async () => {
+    // sleep as PID 1 has no handler for SIGTERM: the stop has to kill it
+    await docker('run', '-d', '--name', 'ev-stop', BUSYBOX, 'sleep', '600');
+    const since = unixNow();
+    await docker('stop', '-t', '1', 'ev-stop');
+    assert.deepEqual((await eventsOf('ev-stop', since)).map(brief), ['kill signal=15', 'kill signal=9', 'die exitCode=137', 'stop']);
+  });
+
+  it('a follower sees the start, and the die that berth cleanup records when the container exits on its own', async () => {
+    const since = unixNow();
+    const events = follow(b, '--since', since, '--filter', 'container=ev-follow', '--filter', 'type=container', '--format', '{{.Action}}{{with .Actor.Attributes.exitCode}} {{.}}{{end}}');
+    try {
+      await docker('run', '-d', '--name', 'ev-follow', BUSYBOX, 'sh', '-c', 'sleep 0.5; exit 7');
+      // no request reaches the service meanwhile: only conmon's `berth cleanup` can record the exit
+      await waitFor(() => events.output().includes('die 7'), 15_000, `the die event in ${JSON.stringify(events.output())}`);
+      assert.deepEqual(events.output().trim().split('\n'), ['create', 'start', 'die 7']);
+    } finally {
+      events.stop();
+    }
+  });
+
+  it('top, update and cp are recorded as Docker records them', async () => {
+    await docker('run', '-d', '--name', 'ev-ops', BUSYBOX, 'sleep', '600');
+    const since = unixNow();
+    await docker('top', 'ev-ops');
+    await docker('update', '--memory', '64m', 'ev-ops');
+    const file = join(b.dir, 'note.txt');
+    writeFileSync(file, 'note\n');
+    await docker('cp', file, 'ev-ops:/tmp/note.txt');
+    await docker('cp', 'ev-ops:/tmp/note.txt', join(b.dir, 'back.txt'));
+    const events = await eventsOf('ev-ops', since);
+    assert.deepEqual(events.map(brief), ['top', 'update', 'extract-to-dir', 'archive-path']);
+    for (const ev of events) assert.equal(ev.Actor.Attributes['image'], BUSYBOX);
+  });
+
+  it('docker-py reads them with the legacy status, id and from fields', async () => {
+    const py = dockerPyFor(b);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await docker('run', '-d', '--name', 'ev-py', BUSYBOX, 'true');
+    await docker('wait', 'ev-py');
+    await docker('rm', 'ev-py');
+    const { stdout } = await py(`
+import time
+evs = client.api.events(since=${since}, until=int(time.time()) + 1, filters={'container': 'ev-py', 'type': 'container'}, decode=True)
+print(json.dumps([[e['status'], e['id'] == e['Actor']['ID'], e['from'], e['Actor']['Attributes']['name']] for e in evs]))`);
+    const rows = JSON.parse(stdout) as Array<[string, boolean, string, string]>;
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      ['create', 'start', 'die', 'destroy'],
+    );
+    for (const [, sameId, from, name] of rows) {
+      assert.ok(sameId);
+      assert.equal(from, BUSYBOX);
+      assert.equal(name, 'ev-py');
+    }
   });
 });
