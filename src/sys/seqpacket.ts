@@ -24,5 +24,9 @@ export function connectSeqpacket(path: string): Socket {
   const handle = new pipeWrap.Pipe(pipeWrap.constants.SOCKET);
   const err = handle.open(fd);
   if (err !== 0) throw new Error(`attach socket ${path}: uv_pipe_open failed (${err})`);
-  return new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+  const sock = new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+  // a writev of several queued chunks would be one packet (too big for the reader, or for the
+  // socket: EMSGSIZE): each write stays a packet of its own
+  (sock as unknown as { _writev: null })._writev = null;
+  return sock;
 }

@@ -9,6 +9,16 @@ import { InvalidArgument } from '../errors.ts';
 
 export type OutputStream = 1 | 2;
 
+/** conmon reads one packet into a 32 KiB buffer (recvfrom of CONN_SOCK_BUF_SIZE - 1): more is cut off. */
+const MAX_INPUT_PACKET = 32 * 1024 - 1;
+
+/** Sends client input as packets conmon reads whole. */
+function sendInput(sock: Socket, data: Buffer): boolean {
+  let ok = true;
+  for (let off = 0; off < data.length; off += MAX_INPUT_PACKET) ok = sock.write(data.subarray(off, off + MAX_INPUT_PACKET));
+  return ok;
+}
+
 const CONMON_STDOUT = 2;
 const CONMON_STDERR = 3;
 
@@ -49,10 +59,18 @@ export type PumpEnd = 'ended' | 'detached' | 'client-gone';
 export function pumpAttach(sock: Socket, opts: PumpOptions): Promise<PumpEnd> {
   return new Promise((resolve) => {
     let done = false;
+    // a process that reads slowly holds the client back rather than filling our memory
+    const paced = (chunk: Buffer) => {
+      onInput(chunk);
+      if (!done && sock.writableNeedDrain) {
+        opts.stdin!.pause();
+        sock.once('drain', () => opts.stdin!.resume());
+      }
+    };
     const finish = (how: PumpEnd) => {
       if (done) return;
       done = true;
-      opts.stdin?.off('data', onInput);
+      opts.stdin?.off('data', paced);
       if (how !== 'ended') sock.destroy();
       resolve(how);
     };
@@ -75,7 +93,7 @@ export function pumpAttach(sock: Socket, opts: PumpOptions): Promise<PumpEnd> {
           if (b === keys[matched]) {
             matched++;
             if (matched === keys.length) {
-              if (out.length) sock.write(Buffer.from(out));
+              if (out.length) sendInput(sock, Buffer.from(out));
               return finish('detached');
             }
             continue;
@@ -84,13 +102,13 @@ export function pumpAttach(sock: Socket, opts: PumpOptions): Promise<PumpEnd> {
           matched = b === keys[0] ? 1 : 0;
           if (!matched) out.push(b);
         }
-        if (out.length) sock.write(Buffer.from(out));
+        if (out.length) sendInput(sock, Buffer.from(out));
       } else {
-        sock.write(chunk);
+        sendInput(sock, chunk);
       }
     };
     if (opts.stdin) {
-      opts.stdin.on('data', onInput);
+      opts.stdin.on('data', paced);
       opts.stdin.once('end', () => {
         if (!done && !sock.destroyed) sock.end(); // half-close: stdin is finished
       });
