@@ -68,6 +68,7 @@ Usage: berth [flags] COMMAND
 Commands:
   serve     Serve the Docker Engine and libpod APIs on a unix socket (socket-activated or not)
   version   Print berth's version
+  autostart Start the containers whose restart policy is always/unless-stopped (at boot)
   cleanup   (run by conmon) record a container's exit, apply its restart policy
 
 Flags (each also as an environment variable):

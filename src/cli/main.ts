@@ -37,6 +37,20 @@ async function main(argv: string[]): Promise<number> {
       await cleanupAfterExit(engineContext(inv.serve), id);
       return 0;
     }
+    case 'autostart': {
+      // berth-restart.service at boot: containers with restart policy always / unless-stopped
+      const { engineContext } = await import('../engine/context-for.ts');
+      const { autostartContainers } = await import('../engine/containers/lifecycle.ts');
+      const { ensureLayout } = await import('../store/layout.ts');
+      const ctx = engineContext(inv.serve);
+      await ensureLayout(ctx.paths);
+      let failed = 0;
+      for (const r of await autostartContainers(ctx)) {
+        if (r.error) failed++;
+        process.stdout.write(r.error ? `${r.id}: ${r.error}\n` : `${r.id}\n`);
+      }
+      return failed ? 1 : 0;
+    }
     case undefined:
       process.stdout.write(HELP);
       return 125;

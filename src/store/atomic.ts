@@ -4,6 +4,7 @@
 // and listings skip them, and a sweep can remove those whose writer is gone.
 import { constants, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from '../sys/process.ts';
 
 export interface WriteOptions {
   mode?: number;
@@ -83,18 +84,10 @@ export async function sweepTempFiles(dir: string): Promise<number> {
   for (const name of names) {
     if (!isTempName(name)) continue;
     const pid = Number(/\.tmp-(\d+)-/.exec(name)?.[1]);
-    if (pid && pidAlive(pid)) continue;
+    if (pid && processAlive(pid)) continue;
     await fs.rm(join(dir, name), { force: true, recursive: true });
     removed++;
   }
   return removed;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -266,5 +266,43 @@ describe('containers outlive the service', () => {
     const after = (await d('ps', '-a', '--format', '{{.Names}} {{.State}}')).stdout;
     assert.match(after, /^s2 exited$/m);
     assert.match(after, /^s3 exited$/m);
+  });
+});
+
+describe('berth autostart (berth-restart.service at boot)', () => {
+  it('after a simulated reboot, starts always and unless-stopped containers not stopped by hand', async () => {
+    const own = await startBerth();
+    const d = dockerFor(own);
+    try {
+      await d('pull', '-q', BUSYBOX);
+      for (const [name, policy] of [['a1', 'always'], ['u1', 'unless-stopped'], ['u2', 'unless-stopped'], ['n1', 'no']]) {
+        await d('run', '-d', '--name', name!, '--restart', policy!, BUSYBOX, 'sleep', '1000');
+      }
+      await d('stop', '-t', '0', 'u2');
+      // the reboot: the service, every conmon and container process, the mounts and the runroot go
+      own.proc.kill('SIGKILL');
+      await own.exited;
+      for (const id of readdirSync(join(own.root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n))) {
+        const rec = JSON.parse(readFileSync(join(own.root, 'containers', id, 'container.json'), 'utf8')) as { State: { Pid: number; ConmonPid: number } };
+        for (const pid of [rec.State.ConmonPid, rec.State.Pid]) if (pid) try { process.kill(pid, 'SIGKILL'); } catch {}
+        await exec('umount', ['-l', join(own.runroot, 'containers', id, 'rootfs')]).catch(() => {});
+      }
+      await sleep(300);
+      rmSync(own.runroot, { recursive: true, force: true });
+
+      const { stdout } = await exec(process.execPath, [berthBin, 'autostart', '--root', own.root, '--runroot', own.runroot]);
+      assert.equal(stdout.trim().split('\n').length, 2, stdout);
+      const again = await startBerth({ dir: own.dir });
+      const d2 = dockerFor(again);
+      const st = async (name: string) => (await d2('inspect', '-f', '{{.State.Status}}', name)).stdout.trim();
+      assert.equal(await st('a1'), 'running');
+      assert.equal(await st('u1'), 'running');
+      assert.equal(await st('u2'), 'exited', 'stopped by hand before the reboot');
+      assert.equal(await st('n1'), 'exited');
+      await d2('rm', '-f', 'a1', 'u1', 'u2', 'n1');
+      await again.stop();
+    } finally {
+      if (existsSync(own.dir)) await own.stop();
+    }
   });
 });

@@ -10,11 +10,12 @@ import { constants as osConstants, hostname as hostHostname } from 'node:os';
 import type { EngineContext } from '../context.ts';
 import { Conflict, EngineError, InvalidArgument, NotModified, SystemError } from '../errors.ts';
 import { ImageStore } from '../images/image-store.ts';
-import { conmonLogArgs } from '../runtime/container-log.ts';
+import { conmonLogArgs, validateLogConfig } from '../runtime/container-log.ts';
 import { launchConmon } from '../runtime/conmon.ts';
 import { cgroupVersion } from '../runtime/cgroups.ts';
 import { RuncFailed, runcDelete, runcKill, runcPause, runcResume, runcStart } from '../runtime/runc.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../../store/atomic.ts';
+import { processAlive } from '../../sys/process.ts';
 import { applyHostConfigDefaults, mergeImageConfig, parseSignal, processArgs, stopSignal, stopTimeout, validateHostConfig } from './create-config.ts';
 import { hostnameFile, hostsFile, resolvConf } from './etc-files.ts';
 import { containerEvent } from './events.ts';
@@ -35,16 +36,6 @@ export function nowRfc3339(date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000000Z`);
 }
 
-function pidAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function isRunning(rec: ContainerRecord): boolean {
   return rec.State.Status === 'running' || rec.State.Status === 'paused';
 }
@@ -61,6 +52,7 @@ export async function createContainer(ctx: EngineContext, body: CreateBody, opts
   const config = mergeImageConfig(given, imageConfig.config);
   const hc = applyHostConfigDefaults(hostConfig ?? {}, { cgroupV2: cgroupVersion() === 2 });
   validateHostConfig(hc, config);
+  validateLogConfig(hc.LogConfig);
   processArgs(config); // "No command specified" at create, as Docker
 
   const store = new ContainerStore(ctx);
@@ -114,9 +106,9 @@ async function observedExit(ctx: EngineContext, rec: ContainerRecord): Promise<{
   const p = new ContainerStore(ctx).paths(rec.Id);
   const exit = await readExitFile(p.exitFile);
   if (exit) return exit;
-  if (pidAlive(rec.State.ConmonPid)) return undefined;
+  if (processAlive(rec.State.ConmonPid)) return undefined;
   // conmon is gone without an exit file: killed, or the machine rebooted (runroot is empty)
-  return { code: rec.State.Pid && pidAlive(rec.State.Pid) ? 137 : 255, at: new Date() };
+  return { code: rec.State.Pid && processAlive(rec.State.Pid) ? 137 : 255, at: new Date() };
 }
 
 export type AfterExit = 'none' | 'restart' | 'remove';
@@ -290,7 +282,7 @@ async function namespacePath(ctx: EngineContext, kind: string, ref: string): Pro
  * up: streams attached now see all of its output.
  */
 async function initLocked(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
-  if (rec.State.ConmonPid && pidAlive(rec.State.ConmonPid)) return;
+  if (rec.State.ConmonPid && processAlive(rec.State.ConmonPid)) return;
   const store = new ContainerStore(ctx);
   const p = store.paths(rec.Id);
   await fs.rm(p.bundle, { recursive: true, force: true });
@@ -645,4 +637,34 @@ export async function resizeContainer(ctx: EngineContext, idOrName: string, heig
   const { resizeTerminal } = await import('../runtime/attach.ts');
   await resizeTerminal(new ContainerStore(ctx).paths(rec.Id).ctl, height, width);
   await containerEvent(ctx, rec, 'resize', { height: String(height), width: String(width) });
+}
+
+// ---- boot ---------------------------------------------------------------------------------
+
+/**
+ * `berth autostart` (berth-restart.service at boot): every container whose policy is `always`,
+ * or `unless-stopped` and not stopped by a user, runs again. Containers that were running when
+ * the machine went down are seen exited first (their runroot state is gone).
+ */
+export async function autostartContainers(ctx: EngineContext): Promise<Array<{ id: string; error?: string }>> {
+  const store = new ContainerStore(ctx);
+  const out: Array<{ id: string; error?: string }> = [];
+  for (const raw of await store.list()) {
+    const policy = raw.HostConfig.RestartPolicy?.Name ?? '';
+    if ((policy !== 'always' && policy !== 'unless-stopped') || raw.State.ManuallyStopped) {
+      await refresh(ctx, raw).catch(() => raw);
+      continue;
+    }
+    // a container that was running when the machine went down is restarted by its policy here
+    const rec = await refresh(ctx, raw).catch(() => raw);
+    if (rec.State.ManuallyStopped) continue;
+    try {
+      if (!isRunning(rec)) await startContainer(ctx, rec.Id);
+      out.push({ id: rec.Id });
+    } catch (err) {
+      if (err instanceof NotModified) out.push({ id: rec.Id });
+      else out.push({ id: rec.Id, error: (err as Error).message });
+    }
+  }
+  return out;
 }
