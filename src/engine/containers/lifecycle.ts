@@ -508,8 +508,9 @@ export async function waitContainer(
       if (condition === 'next-exit' && !live && (wasLive || rec.State.StartedAt !== startedAt)) return exitOf(rec);
     }
     if (signal?.aborted) throw new SystemError('wait aborted');
+    // a few stat calls per round: cheap enough to keep `docker run`'s exit prompt
     await sleep(wait);
-    wait = Math.min(wait * 2, 100);
+    wait = Math.min(wait * 2, 20);
   }
 }
 
