@@ -16,7 +16,8 @@ export function bundleOptions(root: string): BuildOptions & { define: Record<str
     // koffi loads its native binary at run time from its own package directory. fastify's
     // schema compilers and inject() are never called by berth (src/server/app.ts): leaving them
     // out of the bundle makes every cold start read and compile less.
-    external: ['koffi', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request'],
+    // ws's optional native helpers (bufferutil, utf-8-validate) are tried at run time and absent.
+    external: ['koffi', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'light-my-request', 'bufferutil', 'utf-8-validate'],
     define: { 'import.meta.url': '__berth_bundle_url' },
     banner: { js: 'const __berth_bundle_url=require("url").pathToFileURL(__filename).href;' },
   };

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { WebSocket } from 'ws';
 import { after, before, describe, it } from 'node:test';
 import { berthBin, socketActivate, startBerth, tempDir, waitFor, type Berth } from '../helpers/berth.ts';
 import { dockerCli, dockerFor, dockerPyFor, startRegistries } from '../helpers/fixtures.ts';
@@ -215,6 +216,21 @@ print(json.dumps({'out': out.decode(), 'names': names, 'code': code, 'logs': log
     assert.ok(r.names.includes('py1'));
     assert.equal(r.code, 137);
     assert.equal(r.logs, 'hello\n');
+  });
+});
+
+describe('attach over a websocket', () => {
+  it('carries stdin in and stdout out, raw', async () => {
+    await docker('run', '-d', '-i', '--name', 'ws1', BUSYBOX, 'sh', '-c', 'read line; echo got $line; echo err >&2');
+    const ws = new WebSocket(`ws+unix://${b.sock}:/v1.50/containers/ws1/attach/ws?stdin=1&stdout=1&stderr=1&stream=1`);
+    let got = '';
+    ws.on('message', (d: Buffer) => (got += d.toString()));
+    await once(ws, 'open');
+    ws.send(Buffer.from('hello\n'));
+    await once(ws, 'close');
+    assert.equal(got, 'got hello\nerr\n');
+    assert.equal((await docker('wait', 'ws1')).stdout.trim(), '0');
+    await docker('rm', 'ws1');
   });
 });
 

@@ -270,6 +270,40 @@ export const routes: Route[] = [
     },
   }),
   defineRoute({
+    method: 'GET',
+    path: '/containers/{id}/attach/ws',
+    api: 'compat',
+    operationId: 'ContainerAttachWebsocket',
+    tag: 'Container',
+    summary: "Attach to a container over a websocket: binary messages carry stdin in, stdout and stderr out (not multiplexed)",
+    query: async () => (await schemas()).ContainerAttachQuery,
+    responses: { 101: { description: 'switching to the websocket' }, 400: { description: 'not a websocket request' }, ...notFound, 409: { description: 'not running' } },
+    handler: async ({ params, query, engine, request, reply }) => {
+      const { openAttach } = await lifecycle();
+      const { pumpAttach, parseDetachKeys } = await import('../../engine/runtime/attach.ts');
+      const { acceptWebsocket } = await import('../../server/websocket.ts');
+      const { containerEvent } = await import('../../engine/containers/events.ts');
+      const detachKeys = parseDetachKeys(query.detachKeys);
+      const { rec, sock } = await openAttach(engine, params['id']!);
+      const ws = await acceptWebsocket(request, reply);
+      await containerEvent(engine, rec, 'attach');
+      if (!sock) {
+        ws.close();
+        return reply;
+      }
+      const end = await pumpAttach(sock, {
+        stdin: query.stdin ? ws.input : undefined,
+        stdout: query.stdout ?? false,
+        stderr: query.stderr ?? false,
+        detachKeys,
+        write: (_s, data) => ws.send(data),
+      });
+      if (end === 'detached') await containerEvent(engine, rec, 'detach');
+      ws.close();
+      return reply;
+    },
+  }),
+  defineRoute({
     method: 'DELETE',
     path: '/containers/{id}',
     api: 'compat',
