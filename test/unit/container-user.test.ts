@@ -62,7 +62,7 @@ describe('a hostile rootfs', () => {
     mkdirSync(join(root, 'etc'));
     symlinkSync('../../../../../../../etc/passwd', join(root, 'etc/passwd'));
     // the link climbs to the rootfs' own /etc/passwd: itself, a loop, so nothing is read
-    await assert.rejects(readRootfsFile(root, '/etc/passwd'), /too many levels of symbolic links/);
+    await assert.rejects(readRootfsFile(root, '/etc/passwd'), /too many symlinks/);
     symlinkSync('/', join(root, 'up'));
     assert.equal(await resolveInRoot(root, '/up/../up/etc/../../x'), join(root, 'x'));
   });

@@ -3,7 +3,7 @@
 // untrusted: every symlink on the way to a file is resolved as if the rootfs were `/`, so a
 // link to /etc/shadow or ../../ reads the container's file (or nothing), never the host's.
 import { constants, promises as fs } from 'node:fs';
-import { posix } from 'node:path';
+import { resolveInRoot as resolveContainerPath } from '../storage/container-fs.ts';
 import { InvalidArgument } from '../errors.ts';
 
 export interface ExecUser {
@@ -13,43 +13,14 @@ export interface ExecUser {
   home: string;
 }
 
-const MAX_SYMLINKS = 255;
 const MAX_ID = 2 ** 31 - 1;
 
 /**
- * `path` (absolute, as seen inside the container) as a host path under `root`, with every
- * symlink resolved inside `root` (`..` stops at the root). Components that don't exist are kept
- * as written, so the result can be created.
+ * `path` (absolute, as seen inside the container) as a host path under `root`, every symlink
+ * (the last one too) resolved inside `root`: the one rule of src/engine/storage/container-fs.ts.
  */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
-  const pending = posix.normalize('/' + path).split('/').filter(Boolean);
-  const done: string[] = [];
-  let links = 0;
-  while (pending.length) {
-    const part = pending.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const host = posix.join(root, ...done, part);
-    let target: string | undefined;
-    try {
-      const st = await fs.lstat(host);
-      if (st.isSymbolicLink()) target = await fs.readlink(host);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    }
-    if (target === undefined) {
-      done.push(part);
-      continue;
-    }
-    if (++links > MAX_SYMLINKS) throw new InvalidArgument(`too many levels of symbolic links resolving ${path} in the container`);
-    if (target.startsWith('/')) done.length = 0;
-    pending.unshift(...target.split('/').filter(Boolean));
-  }
-  return posix.join(root, ...done);
+export function resolveInRoot(root: string, path: string): Promise<string> {
+  return resolveContainerPath(root, path, { followLast: true });
 }
 
 /** A file of the rootfs as text, or undefined when it is absent (or not a regular file). */
