@@ -45,7 +45,9 @@ function tree(dir: string): string[] {
     const abs = join(dir, rel);
     const st = lstatSync(abs);
     let what = `${rel || '.'} ${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-    if (rel) what += ` ${Math.floor(st.mtimeMs / 1000)}`;
+    // a whiteout (a 0:0 char device) is made at unpack time: its mtime says nothing about the layer
+    const whiteout = st.isCharacterDevice() && st.rdev === 0;
+    if (rel && !whiteout) what += ` ${Math.floor(st.mtimeMs / 1000)}`;
     if (st.isFile()) what += ` ${st.size} ${sha(readFileSync(abs))} nlink=${st.nlink}`;
     if (st.isSymbolicLink()) what += ` -> ${readlinkSync(abs)}`;
     if (st.isCharacterDevice() || st.isBlockDevice()) what += ` dev=${st.rdev}`;
