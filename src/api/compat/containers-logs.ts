@@ -47,10 +47,8 @@ export const routes: Route[] = [
       const mux = !logs.tty;
       const contentType = mux && atLeast(apiVersion, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
       // Headers go out at once: clients following a quiet container wait for them.
-      reply.hijack();
-      const res: ServerResponse = reply.raw;
-      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': contentType });
-      res.flushHeaders();
+      const { openStream } = await import('../../server/stream-response.ts');
+      const res = openStream(reply, contentType);
       res.once('close', () => abort.abort());
       const { muxFrame } = await import('../../server/stdcopy.ts');
       try {

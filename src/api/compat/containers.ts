@@ -1,6 +1,5 @@
 // Docker Engine API, Container: create, list, inspect, start, stop, kill, restart, wait,
 // pause/unpause, rename, resize, attach, remove, prune.
-import type { ServerResponse } from 'node:http';
 import { defineRoute, type Route } from '../../server/route.ts';
 
 /** Schemas load on first use (see src/server/route.ts). */
@@ -9,15 +8,6 @@ const lifecycle = () => import('../../engine/containers/lifecycle.ts');
 
 const notFound = { 404: { description: 'no such container' } };
 const noContent = { 204: { description: 'done' } };
-
-/** Sends the status and headers at once (clients block on them), then the body when ready. */
-function streamHeaders(reply: import('fastify').FastifyReply, contentType: string): ServerResponse {
-  reply.hijack();
-  const res: ServerResponse = reply.raw;
-  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': contentType });
-  res.flushHeaders();
-  return res;
-}
 
 export const routes: Route[] = [
   defineRoute({
@@ -154,7 +144,8 @@ export const routes: Route[] = [
     handler: async ({ params, query, engine, reply }) => {
       const { waitContainer, findFresh } = await lifecycle();
       await findFresh(engine, params['id']!); // a 404 comes as a status, before the headers
-      const res = streamHeaders(reply, 'application/json');
+      const { openStream } = await import('../../server/stream-response.ts');
+      const res = openStream(reply, 'application/json');
       const abort = new AbortController();
       res.once('close', () => abort.abort());
       try {

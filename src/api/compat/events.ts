@@ -51,12 +51,8 @@ export const routes: Route[] = [
       const legacy = major! < 1 || (major === 1 && minor! < 52);
       const { type, prefix } = streamType(request.headers.accept);
 
-      reply.hijack();
-      const res = reply.raw;
-      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
-      res.setHeader('content-type', type);
-      res.writeHead(200);
-      res.flushHeaders();
+      const { openStream } = await import('../../server/stream-response.ts');
+      const res = openStream(reply, type);
       const ac = new AbortController();
       res.once('close', () => ac.abort());
       try {
