@@ -6,6 +6,12 @@
 // epoll loop, and read(2) on a SEQPACKET socket returns exactly one packet. So every 'data'
 // chunk is one whole packet (conmon's are at most 8 KiB + 1), no thread is held, and end()
 // is shutdown(SHUT_WR): the half-close conmon takes as "stdin is finished".
+//
+// One catch: libuv takes a short read followed by POLLHUP as "all read" (true of a byte
+// stream), but a SEQPACKET read is short by nature, so packets still queued when the peer
+// closes (the last output of a process that just exited) would be dropped. At EOF the rest
+// of the queue is read here, before the stream ends.
+import { readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { connectUnix, SOCK_SEQPACKET } from './libc.ts';
 
@@ -28,5 +34,27 @@ export function connectSeqpacket(path: string): Socket {
   // a writev of several queued chunks would be one packet (too big for the reader, or for the
   // socket: EMSGSIZE): each write stays a packet of its own
   (sock as unknown as { _writev: null })._writev = null;
+  const push = sock.push.bind(sock);
+  sock.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk === null) for (const pkt of drainQueued(fd)) push(pkt);
+    return push(chunk, encoding);
+  };
   return sock;
+}
+
+/** The packets still queued on a (non-blocking) socket whose peer has closed. */
+function drainQueued(fd: number): Buffer[] {
+  const out: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      break; // EAGAIN, or the handle is gone
+    }
+    if (n <= 0) break;
+    out.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return out;
 }
