@@ -86,6 +86,25 @@ describe('docker run', () => {
     assert.match(r.stdout, /OK/);
   });
 
+  it('honours create options: user, workdir, env, hostname, extra hosts, dns, init, read-only, caps, memory, ulimits', async () => {
+    const r = await run('run', '--rm', '-u', 'nobody', '-w', '/tmp/work', '-e', 'FOO=bar', '--hostname', 'box1', '--add-host', 'db:10.1.2.3',
+      '--dns', '9.9.9.9', '--init', '--read-only', '--cap-drop', 'ALL', '--memory', '64m', '--ulimit', 'nofile=512:512', '--label', 'k=v',
+      BUSYBOX, 'sh', '-c', 'id; pwd; echo $FOO; hostname; grep db /etc/hosts; grep ^nameserver /etc/resolv.conf; cat /proc/1/cmdline | tr "\\0" " "; echo; touch /x 2>&1 || true; grep CapEff /proc/self/status; ulimit -n; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, /^uid=65534\(nobody\) gid=65534\(nogroup\)/);
+    assert.equal(lines[1], '/tmp/work');
+    assert.equal(lines[2], 'bar');
+    assert.equal(lines[3], 'box1');
+    assert.match(lines[4]!, /^10\.1\.2\.3\s+db$/);
+    assert.equal(lines[5], 'nameserver 9.9.9.9');
+    assert.match(lines[6]!, /^\/run\/podman-init -- sh -c/, 'catatonit is pid 1');
+    assert.match(r.stdout, /Read-only file system/);
+    assert.match(r.stdout, /CapEff:\s+0000000000000000/);
+    assert.match(r.stdout, /^512$/m);
+    assert.match(r.stdout, /^67108864$/m);
+  });
+
   it('refuses a taken name with Docker words, and names what is missing', async () => {
     await docker('create', '--name', 'taken', BUSYBOX, 'true');
     const r = await run('create', '--name', 'taken', BUSYBOX, 'true');
