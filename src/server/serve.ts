@@ -107,12 +107,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   tracker.start();
 
-  // What a killed pull, load or import left half-written goes now, in the background, once the
+  // What a killed pull, load, import, create or remove left half-written goes now, in the background, once the
   // first requests are answered; the idle exit waits for it.
   const release = tracker.hold();
   setTimeout(() => {
     import('../engine/images/image-store.ts')
       .then(({ ImageStore }) => new ImageStore(engine).sweep())
+      .then(() => import('../engine/containers/lifecycle.ts'))
+      .then(({ sweepContainers }) => sweepContainers(engine))
       .catch((err: unknown) => log.warn({ err }, 'sweeping temp files failed'))
       .finally(release);
   }, 100);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
@@ -301,6 +301,30 @@ describe('containers outlive the service', () => {
     const after = (await d('ps', '-a', '--format', '{{.Names}} {{.State}}')).stdout;
     assert.match(after, /^s2 exited$/m);
     assert.match(after, /^s3 exited$/m);
+  });
+});
+
+describe('what a killed create leaves', () => {
+  it('is swept when the service starts: a dir without a record, a name link to nothing', async () => {
+    const dir = tempDir();
+    const root = join(dir, 'root');
+    const orphan = join(root, 'containers', 'a'.repeat(64));
+    const link = join(root, 'containers', '.names', 'ghost');
+    mkdirSync(join(orphan, 'upper'), { recursive: true });
+    mkdirSync(join(root, 'containers', '.names'), { recursive: true });
+    symlinkSync('b'.repeat(64), link);
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(orphan, past, past);
+    lutimesSync(link, past, past);
+    const own = await startBerth({ dir });
+    try {
+      await waitFor(() => !existsSync(orphan) && !existsSync(link), 10_000, 'the sweep');
+      await dockerFor(own)('pull', '-q', BUSYBOX);
+      await dockerFor(own)('create', '--name', 'ghost', BUSYBOX, 'true');
+    } finally {
+      await dockerFor(own)('rm', 'ghost').catch(() => {});
+      await own.stop();
+    }
   });
 });
 

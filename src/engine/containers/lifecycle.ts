@@ -135,7 +135,7 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
     FinishedAt: wasRunning ? nowRfc3339(exit.at) : rec.State.FinishedAt,
   };
   await store.write(rec);
-  await fs.rm(p.exitFile, { force: true });
+  await Promise.all([fs.rm(p.exitFile, { force: true }), fs.rm(p.conmonPidFile, { force: true })]);
   if (!wasRunning) return 'none'; // inited but never started: nothing ran, nothing died
   if (oom) await containerEvent(ctx, rec, 'oom');
   await containerEvent(ctx, rec, 'die', { exitCode: String(exit.code) });
@@ -182,6 +182,7 @@ export async function refresh(ctx: EngineContext, rec: ContainerRecord): Promise
       now.State.ConmonPid = 0;
       now.State.Pid = 0;
       await store.write(now);
+      await fs.rm(store.paths(now.Id).conmonPidFile, { force: true });
       return { after: 'none' as AfterExit, now };
     }
     return { after: await finish(ctx, now, exit), now };
@@ -285,6 +286,15 @@ async function initLocked(ctx: EngineContext, rec: ContainerRecord): Promise<voi
   if (rec.State.ConmonPid && processAlive(rec.State.ConmonPid)) return;
   const store = new ContainerStore(ctx);
   const p = store.paths(rec.Id);
+  // a conmon no record knows of (a crash between its launch and the record's write) goes first,
+  // with its runc container; finish() removes the pid file, so this costs nothing normally
+  const stale = Number(await fs.readFile(p.conmonPidFile, 'utf8').catch(() => '0'));
+  if (stale) {
+    if (processAlive(stale)) process.kill(stale, 'SIGKILL');
+    await runcDelete(ctx, rec.Id, true).catch(() => {});
+  }
+  // never rm -r through a mounted rootfs: that would empty the container's own layer
+  await unmountRootfs(ctx, rec.Id);
   await fs.rm(p.bundle, { recursive: true, force: true });
   await fs.mkdir(p.exitDir, { recursive: true, mode: 0o700 });
   try {
@@ -357,7 +367,10 @@ async function startLocked(ctx: EngineContext, rec: ContainerRecord): Promise<vo
   const store = new ContainerStore(ctx);
   await initLocked(ctx, rec);
   try {
-    await runcStart(ctx, rec.Id);
+    await runcStart(ctx, rec.Id).catch((err: unknown) => {
+      // started by a process that died before it could record it: it runs, which is the point
+      if (!(err instanceof RuncFailed && /already running/.test(err.said))) throw err;
+    });
   } catch (err) {
     await runcDelete(ctx, rec.Id, true).catch(() => {});
     await unmountRootfs(ctx, rec.Id).catch(() => {});
@@ -668,4 +681,33 @@ export async function autostartContainers(ctx: EngineContext): Promise<Array<{ i
     }
   }
   return out;
+}
+
+/**
+ * What killed creates and removes left (run after the service starts): container dirs and
+ * bundles no record names, and name links to nothing, once they are a minute old (a create in
+ * flight in another process is younger).
+ */
+export async function sweepContainers(ctx: EngineContext): Promise<void> {
+  const store = new ContainerStore(ctx);
+  const old = (mtimeMs: number) => Date.now() - mtimeMs > 60_000;
+  const idLike = /^[0-9a-f]{64}$/;
+  for (const id of (await fs.readdir(ctx.paths.containers).catch(() => [] as string[])).filter((n) => idLike.test(n))) {
+    const p = store.paths(id);
+    const st = await fs.stat(p.dir).catch(() => undefined);
+    if (!st || !old(st.mtimeMs) || (await store.read(id).catch(() => 'unreadable'))) continue;
+    await unmountRootfs(ctx, id).catch(() => {});
+    await fs.rm(p.dir, { recursive: true, force: true });
+  }
+  for (const id of (await fs.readdir(ctx.paths.runContainers).catch(() => [] as string[])).filter((n) => idLike.test(n))) {
+    if (await store.read(id).catch(() => 'unreadable')) continue;
+    await unmountRootfs(ctx, id).catch(() => {});
+    const st = await fs.stat(store.paths(id).bundle).catch(() => undefined);
+    if (st && old(st.mtimeMs)) await fs.rm(store.paths(id).bundle, { recursive: true, force: true });
+  }
+  for (const name of await fs.readdir(store.namesDir).catch(() => [] as string[])) {
+    const link = `${store.namesDir}/${name}`;
+    const [target, st] = await Promise.all([fs.readlink(link).catch(() => ''), fs.lstat(link).catch(() => undefined)]);
+    if (st && old(st.mtimeMs) && !(await store.read(target).catch(() => 'unreadable'))) await fs.rm(link, { force: true });
+  }
 }
