@@ -83,6 +83,8 @@ export function pumpAttach(sock: Socket, opts: PumpOptions): Promise<PumpEnd> {
     sock.on('end', () => finish('ended'));
     sock.on('close', () => finish('ended'));
     sock.on('error', () => finish('ended'));
+    // a process that wrote nothing and ended before we got here: its 'end' has been and gone
+    if (sock.readableEnded || sock.destroyed) queueMicrotask(() => finish('ended'));
     const keys = opts.detachKeys ?? DEFAULT_DETACH_KEYS;
     let matched = 0;
     const onInput = (chunk: Buffer) => {
