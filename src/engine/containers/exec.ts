@@ -459,10 +459,23 @@ async function connectAttach(dir: string): Promise<Socket> {
 // ---- resize -----------------------------------------------------------------------------
 
 export async function resizeExec(ctx: EngineContext, execId: string, height: number, width: number): Promise<void> {
-  const { rec, containerId } = await locate(ctx, execId);
+  const { containerId } = await locate(ctx, execId);
   const container = await findFresh(ctx, containerId);
   checkActive(container, containerId);
-  if (!rec.Started) throw new InvalidArgument('exec process is not started');
-  if (!rec.Running) return;
-  await resizeTerminal(execPaths(ctx, containerId, execId).ctl, height, width);
+  // clients resize right after the start's 101, before conmon is up: wait for it, as Docker does
+  const p = execPaths(ctx, containerId, execId);
+  const deadline = Date.now() + 10_000;
+  let rec: ExecRecord | undefined;
+  for (;;) {
+    rec = await readJson<ExecRecord>(p.record).catch(() => undefined);
+    if (!rec) throw new NotFound(`No such exec instance: ${execId}`);
+    if (rec.Started && (!rec.Running || rec.ConmonPid)) break;
+    if (Date.now() >= deadline) throw new SystemError('timeout waiting for exec session ready');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!rec.Running) {
+    if (!rec.Pid) throw new InvalidArgument('exec process is not started');
+    return;
+  }
+  await resizeTerminal(p.ctl, height, width);
 }
