@@ -233,14 +233,12 @@ export const routes: Route[] = [
     handler: async ({ params, query, engine, request, reply, apiVersion }) => {
       const { openAttach } = await lifecycle();
       const { pumpAttach, parseDetachKeys } = await import('../../engine/runtime/attach.ts');
-      const { hijack, MULTIPLEXED_STREAM, RAW_STREAM } = await import('../../server/hijack.ts');
-      const { muxFrame } = await import('../../server/stdcopy.ts');
-      const { atLeast } = await import('../../server/api-version.ts');
+      const { hijackForStreams } = await import('./hijacked-output.ts');
       const { containerEvent } = await import('../../engine/containers/events.ts');
       const detachKeys = parseDetachKeys(query.detachKeys);
       const { rec, sock } = await openAttach(engine, params['id']!);
       const tty = !!rec.Config.Tty;
-      const stream = hijack(request, reply, tty || !atLeast(apiVersion, '1.42') ? RAW_STREAM : MULTIPLEXED_STREAM);
+      const { stream, write } = hijackForStreams(request, reply, apiVersion, tty);
       await containerEvent(engine, rec, 'attach');
       if (!sock) {
         stream.close();
@@ -250,10 +248,9 @@ export const routes: Route[] = [
         stdin: query.stdin ? stream.input : undefined,
         stdout: query.stdout ?? false,
         stderr: query.stderr ?? false,
-        detachKeys,
-        write: (s, data) => {
-          if (stream.output.writable) stream.output.write(tty ? data : muxFrame(s, data));
-        },
+        // Docker watches for detach keys only on a terminal; piped stdin passes through as is
+        detachKeys: tty ? detachKeys : [],
+        write,
       });
       if (end === 'detached') await containerEvent(engine, rec, 'detach');
       stream.close();
@@ -286,7 +283,7 @@ export const routes: Route[] = [
         stdin: query.stdin ? ws.input : undefined,
         stdout: query.stdout ?? false,
         stderr: query.stderr ?? false,
-        detachKeys,
+        detachKeys: rec.Config.Tty ? detachKeys : [],
         write: (_s, data) => ws.send(data),
       });
       if (end === 'detached') await containerEvent(engine, rec, 'detach');

@@ -58,12 +58,8 @@ export const routes: Route[] = [
         return reply.send();
       }
       const { pumpAttach, parseDetachKeys } = await import('../../engine/runtime/attach.ts');
-      const { hijack, MULTIPLEXED_STREAM, RAW_STREAM } = await import('../../server/hijack.ts');
-      const { muxFrame } = await import('../../server/stdcopy.ts');
-      const stream = hijack(request, reply, tty || !atLeast(apiVersion, '1.42') ? RAW_STREAM : MULTIPLEXED_STREAM);
-      const write = (s: 1 | 2, data: Buffer) => {
-        if (stream.output.writable) stream.output.write(tty ? data : muxFrame(s, data));
-      };
+      const { hijackForStreams } = await import('./hijacked-output.ts');
+      const { stream, write } = hijackForStreams(request, reply, apiVersion, tty);
       let started;
       try {
         started = await ex.startExec(engine, id, { detach: false, consoleSize });
