@@ -5,7 +5,7 @@
 // Run by hand after `npm run build`: npx tsx bench/pull.ts [rounds] [layerMiB]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,18 @@ const registrySh = join(repo, '../shared/fixtures/registry.sh');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** user+system CPU time of a process, all its threads (from /proc: the machine has 2 cores, so CPU is what a pull competes for) */
+const cpuMs = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+};
+/** CPU time of the waited-for children so far (getrusage RUSAGE_CHILDREN, through /proc/self/stat's cutime/cstime) */
+const childCpuMs = () => {
+  const f = readFileSync('/proc/self/stat', 'latin1');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
 const env = { ...process.env, BERTH_FIXTURE_STATE: join(dir, 'registry') };
@@ -83,11 +95,15 @@ try {
   console.log(`image: ${LAYERS} layers, ${(bytes / 1048576).toFixed(1)} MiB compressed`);
   const skopeo: number[] = [];
   const berthTimes: number[] = [];
+  const skopeoCpu: number[] = [];
+  const berthCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const out = join(dir, `skopeo-${r}`);
     let t0 = performance.now();
+    const children0 = childCpuMs();
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${image}:latest`, `oci:${out}:big`], { stdio: 'inherit' });
     skopeo.push(performance.now() - t0);
+    skopeoCpu.push(childCpuMs() - children0);
     rmSync(out, { recursive: true, force: true });
 
     const root = join(dir, `berth-${r}`);
@@ -103,17 +119,19 @@ try {
         await sleep(10);
       }
     }
+    const cpu0 = cpuMs(proc.pid!);
     t0 = performance.now();
     await pullWithBerth(sock, image);
     berthTimes.push(performance.now() - t0);
+    berthCpu.push(cpuMs(proc.pid!) - cpu0);
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     rmSync(root, { recursive: true, force: true });
-    console.log(`round ${r + 1}: skopeo ${skopeo[r]!.toFixed(0)} ms, berth ${berthTimes[r]!.toFixed(0)} ms`);
+    console.log(`round ${r + 1}: skopeo ${skopeo[r]!.toFixed(0)} ms (cpu ${skopeoCpu[r]!.toFixed(0)} ms), berth ${berthTimes[r]!.toFixed(0)} ms (cpu ${berthCpu[r]!.toFixed(0)} ms)`);
   }
   const s = median(skopeo);
   const b = median(berthTimes);
-  console.log(`median: skopeo copy ${s.toFixed(0)} ms, berth pull+unpack ${b.toFixed(0)} ms, ratio ${(b / s).toFixed(2)} (goal <= 1.2)`);
+  console.log(`median: skopeo copy ${s.toFixed(0)} ms, berth pull+unpack ${b.toFixed(0)} ms, ratio ${(b / s).toFixed(2)} (goal <= 1.2); cpu time: skopeo ${median(skopeoCpu).toFixed(0)} ms, berth ${median(berthCpu).toFixed(0)} ms`);
 } finally {
   execFileSync(registrySh, ['stop', String(PORT)], { env, stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
