@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import * as esbuild from 'esbuild';
-import { bundleOptions } from './bundle-options.ts';
+import { bundleOptions, workerBundleOptions } from './bundle-options.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -46,6 +46,9 @@ await esbuild.build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
+
+// the layer unpack worker, loaded by a pull's first layer only
+await esbuild.build({ ...workerBundleOptions(root), outfile: join(stage, 'unpack-worker.cjs'), legalComments: 'linked', logLevel: 'warning' });
 
 const launcher = `#!/usr/bin/env node
 // berth's launcher: runs the bundle with V8's code cache, so a cold start parses and compiles

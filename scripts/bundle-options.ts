@@ -22,3 +22,11 @@ export function bundleOptions(root: string): BuildOptions & { define: Record<str
     banner: { js: 'const __berth_bundle_url=require("url").pathToFileURL(__filename).href;' },
   };
 }
+
+/**
+ * The layer unpack worker (src/engine/storage/unpack-worker.ts starts it): its own small bundle
+ * beside the main one, so nothing of it is parsed or compiled at start-up.
+ */
+export function workerBundleOptions(root: string): BuildOptions & { define: Record<string, string> } {
+  return { ...bundleOptions(root), entryPoints: [join(root, 'src/engine/storage/unpack-worker-main.ts')] };
+}

@@ -169,7 +169,8 @@ interface LayerTarget {
 const downloading = new Map<string, Promise<void>>();
 
 async function fetchLayer(store: ImageStore, client: RegistryClient, repository: string, desc: Descriptor, targets: LayerTarget[], emit: Emit): Promise<void> {
-  const { unpackLayer } = await import('../storage/unpack.ts');
+  // each layer unpacks on a worker thread, beside the download (src/engine/storage/unpack-worker.ts)
+  const { unpackLayerInWorker: unpackLayer } = await import('../storage/unpack-worker.ts');
   const id = shortId(desc.digest);
   const total = desc.size;
   for (let other = downloading.get(desc.digest); other; other = downloading.get(desc.digest)) await other.catch(() => undefined);
@@ -186,7 +187,7 @@ async function fetchLayer(store: ImageStore, client: RegistryClient, repository:
       todo = targets.slice(1);
     }
     // from the stored blob: a layer whose blob was here already, or the same blob at another depth
-    for (const t of todo) await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer(store.content.openRead(desc.digest), dir));
+    for (const t of todo) await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer({ file: store.content.blobPath(desc.digest) }, dir));
     emit(progressMessage('Extracting', id, total, total));
     emit(statusMessage('Pull complete', id));
   } finally {
@@ -203,7 +204,7 @@ async function downloadAndUnpack(
   desc: Descriptor,
   target: LayerTarget,
   emit: Emit,
-  unpackLayer: typeof import('../storage/unpack.ts').unpackLayer,
+  unpackLayer: typeof import('../storage/unpack-worker.ts').unpackLayerInWorker,
 ): Promise<void> {
   const id = shortId(desc.digest);
   const { body } = await client.openBlob(repository, desc.digest);
