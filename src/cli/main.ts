@@ -30,9 +30,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'cleanup': {
       // run by conmon when a container's process exits (its --exit-command)
-      const id = inv.rest[0];
+      // (`cleanup <container id> <exec id>` for an exec session)
+      const [id, execId] = inv.rest;
       if (!id) throw new UsageError('cleanup needs a container id');
       const { engineContext } = await import('../engine/context-for.ts');
+      if (execId) {
+        const { cleanupExec } = await import('../engine/containers/exec.ts');
+        await cleanupExec(engineContext(inv.serve), execId);
+        return 0;
+      }
       const { cleanupAfterExit } = await import('../engine/containers/lifecycle.ts');
       await cleanupAfterExit(engineContext(inv.serve), id);
       return 0;

@@ -167,6 +167,14 @@ describe('docker exec', () => {
     assert.match(execId ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(lines, [`exec_create: sh -c exit 7|${execId}|<no value>`, `exec_start: sh -c exit 7|${execId}|<no value>`, `exec_die|${execId}|7`]);
   });
+
+  it('records the exit of a detached session when it happens, with nobody asking (berth cleanup from conmon)', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await docker('exec', '-d', 'box', 'sh', '-c', 'sleep 0.5; exit 9');
+    await new Promise((r) => setTimeout(r, 2100));
+    const { stdout } = await docker('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=exec_die', '--format', '{{.Actor.Attributes.exitCode}}');
+    assert.equal(stdout.trim(), '9');
+  });
 });
 
 describe('docker-py exec', () => {

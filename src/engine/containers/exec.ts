@@ -18,6 +18,7 @@ import { launchConmon } from '../runtime/conmon.ts';
 import { parseDetachKeys, resizeTerminal } from '../runtime/attach.ts';
 import { readJson, writeJsonAtomic } from '../../store/atomic.ts';
 import { acquireLock, lockPath } from '../../store/lock.ts';
+import { processAlive } from '../../sys/process.ts';
 import { containerEvent } from './events.ts';
 import { findFresh } from './lifecycle.ts';
 import { capabilities, processEnv, type OciProcess, type OciSpec } from './oci-spec.ts';
@@ -194,15 +195,6 @@ async function locate(ctx: EngineContext, execId: string): Promise<{ rec: ExecRe
   throw new NotFound(`No such exec instance: ${execId}`);
 }
 
-function pidAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readExitCode(path: string): Promise<number | undefined> {
   const text = await fs.readFile(path, 'utf8').catch(() => '');
@@ -244,12 +236,22 @@ async function refreshExec(ctx: EngineContext, rec: ExecRecord): Promise<ExecRec
   const p = execPaths(ctx, rec.ContainerID, rec.ID);
   let code = await readExitCode(p.exitFile);
   if (code === undefined) {
-    if (!rec.ConmonPid || pidAlive(rec.ConmonPid)) return rec;
+    if (!rec.ConmonPid || processAlive(rec.ConmonPid)) return rec;
     code = await readExitCode(p.exitFile); // it may have written the file as it went
     // conmon gone without a word: killed with the container, or the runroot was wiped
     code ??= 137;
   }
   return (await recordExit(ctx, rec.ContainerID, rec.ID, code)) ?? (await readJson<ExecRecord>(p.record)) ?? rec;
+}
+
+/** What `berth cleanup <container> <exec id>` does when conmon reports the session's exit. */
+export async function cleanupExec(ctx: EngineContext, execId: string): Promise<void> {
+  const { rec } = await locate(ctx, execId);
+  const p = execPaths(ctx, rec.ContainerID, rec.ID);
+  // conmon may run us a moment before the exit file is complete
+  for (let i = 0; i < 50 && (await readExitCode(p.exitFile)) === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  const code = await readExitCode(p.exitFile);
+  if (code !== undefined) await recordExit(ctx, rec.ContainerID, rec.ID, code);
 }
 
 export async function inspectExec(ctx: EngineContext, execId: string): Promise<ExecInspect> {
@@ -395,7 +397,8 @@ export async function startExec(ctx: EngineContext, execId: string, opts: ExecSt
       conmonPidFile: p.conmonPidFile,
       logArgs: ['-l', 'none'],
       exitDir: p.exitDir,
-      exitCommand: [],
+      // the exit is recorded (exec_die too) when it happens, also with no service running
+      exitCommand: [...(ctx.selfCommand ?? [process.execPath, process.argv[1]!]), 'cleanup', cid, execId],
       tty: rec.ProcessConfig.tty,
       stdin: rec.OpenStdin && !opts.detach,
       leaveStdinOpen: false,
