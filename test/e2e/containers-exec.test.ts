@@ -169,10 +169,10 @@ describe('docker exec', () => {
   });
 
   it('records the exit of a detached session when it happens, with nobody asking (berth cleanup from conmon)', async () => {
-    const since = Math.floor(Date.now() / 1000) - 1;
+    const since = (Date.now() / 1000).toFixed(3); // not a whole second: the test before has its own exec_die
     await docker('exec', '-d', 'box', 'sh', '-c', 'sleep 0.5; exit 9');
     await new Promise((r) => setTimeout(r, 2100));
-    const { stdout } = await docker('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=exec_die', '--format', '{{.Actor.Attributes.exitCode}}');
+    const { stdout } = await docker('events', '--since', since, '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=exec_die', '--format', '{{.Actor.Attributes.exitCode}}');
     assert.equal(stdout.trim(), '9');
   });
 });
