@@ -12,7 +12,7 @@ import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type Ima
 import { progressMessage, shortId, statusMessage } from './progress.ts';
 import { familiarName, familiarString, parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
 import { fetchManifest, registriesConfig, verifyDigest } from './registries.ts';
-import { tee } from './tee.ts';
+import { rechunked, tee } from './tee.ts';
 import type { Credentials, RegistryClient } from './registry-client.ts';
 
 /** Docker's default max-concurrent-downloads. */
@@ -217,7 +217,7 @@ async function downloadAndUnpack(
     emit(progressMessage('Downloading', id, bytes, desc.size));
   };
   // another process may have stored the blob or made the layer first: then our copy is dropped
-  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => toStore, onProgress: progress }).finally(() => toStore.drop());
+  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => rechunked(toStore), onProgress: progress }).finally(() => toStore.drop());
   const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => unpackLayer(toUnpack, dir)).finally(() => toUnpack.drop());
   // either failing stops the other; wait for both so no temp file is left being written
   const guard = (p: Promise<unknown>) => p.catch((err: Error) => (body.destroy(err), Promise.reject(err)));
