@@ -29,12 +29,20 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+export interface DecompressOptions {
+  /**
+   * Told when a chunk of the input will not be read again, so its buffer may be used again (the
+   * unpack worker returns its input buffers so). Told for gzip and plain input; zstd's never are.
+   */
+  consumed?: (chunk: Buffer) => void;
+}
+
 /**
  * The decompressed bytes of `input`: gzip (1f 8b), zstd (28 b5 2f fd) or, for anything else,
  * `input` itself. Errors of `input` come out unchanged; corrupt compressed data is an
  * InvalidArgument. Stopping early (break/return) stops the decoder and returns `input`.
  */
-export async function* decompress(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
+export async function* decompress(input: AsyncIterable<Buffer>, opts: DecompressOptions = {}): AsyncGenerator<Buffer, void, undefined> {
   const it = input[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLen = 0;
@@ -58,7 +66,7 @@ export async function* decompress(input: AsyncIterable<Buffer>): AsyncGenerator<
   const rest = ended ? undefined : it;
   switch (kind) {
     case 'gzip':
-      yield* throughZlib(replay(head, rest), zlib().createGunzip(zlibOptions({ chunkSize: CHUNK, readableHighWaterMark: READ_AHEAD })), 'gzip');
+      yield* throughZlib(replay(head, rest), zlib().createGunzip(zlibOptions({ chunkSize: CHUNK, readableHighWaterMark: READ_AHEAD })), 'gzip', opts.consumed);
       return;
     case 'zstd': {
       let bin: string;
@@ -75,8 +83,18 @@ export async function* decompress(input: AsyncIterable<Buffer>): AsyncGenerator<
     case 'xz':
       await rest?.return?.();
       throw new InvalidArgument(`unsupported layer compression ${kind}: berth reads gzip, zstd and plain tar layers`);
-    default:
-      yield* replay(head, rest);
+    default: {
+      const plain = replay(head, rest);
+      if (!opts.consumed) {
+        yield* plain;
+        return;
+      }
+      // our reader is done with a chunk when it asks for the next one
+      for await (const chunk of plain) {
+        yield chunk;
+        opts.consumed(chunk);
+      }
+    }
   }
 }
 
@@ -117,11 +135,16 @@ function replay(head: Buffer[], rest: AsyncIterator<Buffer> | undefined): Source
   return self;
 }
 
-async function* throughZlib(source: Source, z: import('node:zlib').Gzip | import('node:zlib').Gunzip, what: string): AsyncGenerator<Buffer, void, undefined> {
+async function* throughZlib(source: Source, z: import('node:zlib').Gzip | import('node:zlib').Gunzip, what: string, consumed?: (chunk: Buffer) => void): AsyncGenerator<Buffer, void, undefined> {
   const { Readable, pipeline } = stream();
-  const src = Readable.from(source, { objectMode: false, highWaterMark: READ_AHEAD });
-  // an error on either side destroys both; the loop below then throws it
-  pipeline(src, z, () => {});
+  let src: import('node:stream').Readable | undefined;
+  if (consumed) {
+    void feedZlib(source, z, consumed);
+  } else {
+    src = Readable.from(source, { objectMode: false, highWaterMark: READ_AHEAD });
+    // an error on either side destroys both; the loop below then throws it
+    pipeline(src, z, () => {});
+  }
   try {
     for await (const chunk of z as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {
@@ -130,7 +153,40 @@ async function* throughZlib(source: Source, z: import('node:zlib').Gzip | import
     throw err;
   } finally {
     z.destroy();
-    src.destroy();
+    if (src) src.destroy();
+    else await source.return();
+  }
+}
+
+/**
+ * Writes `source` into `z` as a pipeline would, telling `consumed` of each chunk once zlib has
+ * read it all (a write's callback). An error of `source` destroys `z` with it; a destroyed `z`
+ * stops the reading.
+ */
+async function feedZlib(source: Source, z: import('node:zlib').Gunzip, consumed: (chunk: Buffer) => void): Promise<void> {
+  try {
+    for (;;) {
+      if (z.destroyed) break;
+      const r = await source.next();
+      if (r.done || z.destroyed) break;
+      const chunk = r.value;
+      // after an error the chunk may still be in zlib's hands: it is then not given back
+      const more = z.write(chunk, (err) => err || consumed(chunk));
+      if (!more) await new Promise<void>((resolve) => {
+        const done = () => {
+          z.off('drain', done);
+          z.off('close', done);
+          resolve();
+        };
+        z.on('drain', done);
+        z.on('close', done);
+      });
+    }
+    if (z.destroyed) await source.return();
+    else z.end();
+  } catch (err) {
+    z.destroy(err as Error);
+    await source.return().catch(() => undefined);
   }
 }
 

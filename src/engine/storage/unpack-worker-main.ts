@@ -21,7 +21,7 @@ interface Feed {
 
 function serve(port: NonNullable<typeof parentPort>): void {
   const feeds = new Map<number, Feed>();
-  const post = (m: FromWorker) => port.postMessage(m);
+  const post = (m: FromWorker, transfer?: ArrayBuffer) => port.postMessage(m, transfer ? [transfer] : undefined);
   port.on('message', (m: ToWorker) => {
     if (m.t === 'start') {
       start(m.id, m.dest, m.file);
@@ -66,7 +66,11 @@ function serve(port: NonNullable<typeof parentPort>): void {
         }),
       };
     }
-    unpackLayer(input, dest)
+    // input buffers zlib has read go back to the host, which fills them again
+    const consumed = (b: Buffer) => {
+      if (b.byteOffset === 0 && b.byteLength > 0) post({ t: 'free', buf: b.buffer as ArrayBuffer }, b.buffer as ArrayBuffer);
+    };
+    unpackLayer(input, dest, file === undefined ? { consumed } : {})
       .then(
         (result) => post({ t: 'done', id, result }),
         (err: unknown) => post({ t: 'error', id, error: describe(err) }),

@@ -18,7 +18,11 @@ export type ToWorker =
   | { t: 'data'; id: number; buf: ArrayBuffer; len: number }
   | { t: 'end'; id: number }
   | { t: 'fail'; id: number };
-export type FromWorker = { t: 'ack'; id: number; len: number } | { t: 'done'; id: number; result: UnpackResult } | { t: 'error'; id: number; error: WorkerError };
+export type FromWorker =
+  | { t: 'ack'; id: number; len: number }
+  | { t: 'free'; buf: ArrayBuffer }
+  | { t: 'done'; id: number; result: UnpackResult }
+  | { t: 'error'; id: number; error: WorkerError };
 export interface WorkerError {
   message: string;
   kind?: ErrorKind;
@@ -29,6 +33,8 @@ export interface WorkerError {
 const BATCH = 1 << 20;
 /** How far an input may run ahead of its unpacker. */
 const IN_FLIGHT = 4 << 20;
+/** Input buffers the worker gave back, kept for the next batches: fresh memory costs a page fault per 4 KiB. */
+const POOL = 16;
 /** A worker with nothing to do stops after this long (it never keeps berth from exiting). */
 const IDLE_MS = 5_000;
 
@@ -54,6 +60,7 @@ interface Shared {
   worker: import('node:worker_threads').Worker;
   jobs: Map<number, Job>;
   idle: NodeJS.Timeout | undefined;
+  pool: ArrayBuffer[];
 }
 
 let shared: Shared | undefined;
@@ -67,8 +74,12 @@ function sharedWorker(): Shared {
     return shared;
   }
   const entry = workerEntry();
-  const s: Shared = { worker: new (workerThreads().Worker)(entry.script, { eval: entry.eval }), jobs: new Map(), idle: undefined };
+  const s: Shared = { worker: new (workerThreads().Worker)(entry.script, { eval: entry.eval }), jobs: new Map(), idle: undefined, pool: [] };
   s.worker.on('message', (m: FromWorker) => {
+    if (m.t === 'free') {
+      if (s.pool.length < POOL && m.buf.byteLength === BATCH) s.pool.push(m.buf);
+      return;
+    }
     const job = s.jobs.get(m.id);
     if (!job) return;
     if (m.t === 'ack') job.ack(m.len);
@@ -142,7 +153,8 @@ export function unpackLayerInWorker(input: AsyncIterable<Buffer> | { file: strin
       sent += len;
       worker.postMessage({ t: 'data', id, buf, len } satisfies ToWorker, [buf]);
     };
-    let batch = new Uint8Array(BATCH);
+    const fresh = () => new Uint8Array(s.pool.pop() ?? new ArrayBuffer(BATCH));
+    let batch = fresh();
     let n = 0;
     try {
       for await (const chunk of source) {
@@ -154,7 +166,7 @@ export function unpackLayerInWorker(input: AsyncIterable<Buffer> | { file: strin
           off += k;
           if (n === BATCH) {
             send(batch.buffer, n);
-            batch = new Uint8Array(BATCH);
+            batch = fresh();
             n = 0;
           }
         }

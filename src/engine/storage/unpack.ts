@@ -39,7 +39,7 @@ import {
 import { resolve } from 'node:path';
 import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
 import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../../sys/libc.ts';
-import { decompress } from './decompress.ts';
+import { decompress, type DecompressOptions } from './decompress.ts';
 
 export interface UnpackResult {
   /** 'sha256:<hex>' of the uncompressed tar stream */
@@ -52,15 +52,15 @@ export interface UnpackResult {
  * Extracts one image layer (gzip, zstd or plain tar — detected from the magic bytes, not trusted
  * from a media type) into `dest` (an existing empty directory), converting whiteouts to overlayfs
  * form. Rejects hostile archives with InvalidArgument with a clear message naming the entry;
- * never writes outside dest.
+ * never writes outside dest. `opts.consumed` is told of input chunks it is done with.
  */
-export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string): Promise<UnpackResult> {
+export async function unpackLayer(input: AsyncIterable<Buffer>, dest: string, opts: DecompressOptions = {}): Promise<UnpackResult> {
   const extractor = new Extractor(dest);
   const reader = new TarReader(extractor);
   const hash = createHash('sha256');
   try {
     // the whole stream is hashed, end-of-archive blocks and any padding after them included
-    for await (const chunk of decompress(input)) {
+    for await (const chunk of decompress(input, opts)) {
       hash.update(chunk);
       reader.write(chunk);
     }
