@@ -12,7 +12,6 @@ import { choosePlatform, parseManifest, parsePlatform, type Descriptor, type Ima
 import { progressMessage, shortId, statusMessage } from './progress.ts';
 import { familiarName, familiarString, parseNormalizedReference, referenceString, withDefaultTag, type Reference } from './reference.ts';
 import { fetchManifest, registriesConfig, verifyDigest } from './registries.ts';
-import { rechunked, tee } from './tee.ts';
 import type { Credentials, RegistryClient } from './registry-client.ts';
 
 /** Docker's default max-concurrent-downloads. */
@@ -170,7 +169,7 @@ const downloading = new Map<string, Promise<void>>();
 
 async function fetchLayer(store: ImageStore, client: RegistryClient, repository: string, desc: Descriptor, targets: LayerTarget[], emit: Emit): Promise<void> {
   // each layer unpacks on a worker thread, beside the download (src/engine/storage/unpack-worker.ts)
-  const { unpackLayerInWorker: unpackLayer } = await import('../storage/unpack-worker.ts');
+  const worker = await import('../storage/unpack-worker.ts');
   const id = shortId(desc.digest);
   const total = desc.size;
   for (let other = downloading.get(desc.digest); other; other = downloading.get(desc.digest)) await other.catch(() => undefined);
@@ -181,13 +180,13 @@ async function fetchLayer(store: ImageStore, client: RegistryClient, repository:
     if (await store.content.has(desc.digest)) {
       emit(statusMessage('Download complete', id));
     } else {
-      await downloadAndUnpack(store, client, repository, desc, targets[0]!, emit, unpackLayer);
+      await downloadAndUnpack(store, client, repository, desc, targets[0]!, emit, worker);
       emit(statusMessage('Verifying Checksum', id));
       emit(statusMessage('Download complete', id));
       todo = targets.slice(1);
     }
     // from the stored blob: a layer whose blob was here already, or the same blob at another depth
-    for (const t of todo) await store.layers.create(t.chain, t.diffId, t.parent, (dir) => unpackLayer({ file: store.content.blobPath(desc.digest) }, dir));
+    for (const t of todo) await store.layers.create(t.chain, t.diffId, t.parent, (dir) => worker.unpackLayerInWorker({ file: store.content.blobPath(desc.digest) }, dir));
     emit(progressMessage('Extracting', id, total, total));
     emit(statusMessage('Pull complete', id));
   } finally {
@@ -196,7 +195,11 @@ async function fetchLayer(store: ImageStore, client: RegistryClient, repository:
   }
 }
 
-/** One pass: the download feeds the content store (digest check) and the unpacker (diff id check). */
+/**
+ * One pass: the download feeds the content store (digest check) and the unpacker (diff id check).
+ * Its bytes are copied once, into 1 MiB buffers the store writes and hashes, and that then move to
+ * the unpack worker (the store is done with a buffer when it asks for the next).
+ */
 async function downloadAndUnpack(
   store: ImageStore,
   client: RegistryClient,
@@ -204,11 +207,11 @@ async function downloadAndUnpack(
   desc: Descriptor,
   target: LayerTarget,
   emit: Emit,
-  unpackLayer: typeof import('../storage/unpack-worker.ts').unpackLayerInWorker,
+  worker: typeof import('../storage/unpack-worker.ts'),
 ): Promise<void> {
   const id = shortId(desc.digest);
   const { body } = await client.openBlob(repository, desc.digest);
-  const [toStore, toUnpack] = tee(body);
+  const feed = new worker.UnpackFeed();
   let last = 0;
   const progress = (bytes: number) => {
     const now = Date.now();
@@ -216,12 +219,55 @@ async function downloadAndUnpack(
     last = now;
     emit(progressMessage('Downloading', id, bytes, desc.size));
   };
-  // another process may have stored the blob or made the layer first: then our copy is dropped
-  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => rechunked(toStore), onProgress: progress }).finally(() => toStore.drop());
-  const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => unpackLayer(toUnpack, dir)).finally(() => toUnpack.drop());
+  let opened = false;
+  const chunks = () => {
+    opened = true;
+    return storedThenUnpacked(body, feed);
+  };
+  const stored = store.content.ingest(desc.digest, desc.size, { open: async () => chunks(), onProgress: progress }).then(async () => {
+    // another process had stored the blob: the unpacker still wants the bytes
+    if (!opened) for await (const _ of chunks());
+  });
+  // another process may have made the layer first: then the feed throws away what it gets
+  const unpacked = store.layers.create(target.chain, target.diffId, target.parent, (dir) => worker.unpackLayerInWorker(feed, dir)).finally(() => feed.drop());
   // either failing stops the other; wait for both so no temp file is left being written
   const guard = (p: Promise<unknown>) => p.catch((err: Error) => (body.destroy(err), Promise.reject(err)));
   const results = await Promise.allSettled([guard(stored), guard(unpacked)]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
+/** `source` in 1 MiB buffers: each is yielded (to the store), then pushed to the unpack feed. */
+async function* storedThenUnpacked(source: AsyncIterable<Buffer>, feed: import('../storage/unpack-worker.ts').UnpackFeed): AsyncGenerator<Buffer, void, undefined> {
+  let buf = feed.buffer();
+  let n = 0;
+  let ended = false;
+  try {
+    for await (const chunk of source) {
+      let off = 0;
+      while (off < chunk.length) {
+        const k = Math.min(buf.length - n, chunk.length - off);
+        buf.set(chunk.subarray(off, off + k), n);
+        n += k;
+        off += k;
+        if (n === buf.length) {
+          yield Buffer.from(buf.buffer, 0, n);
+          await feed.push(buf, n);
+          buf = feed.buffer();
+          n = 0;
+        }
+      }
+    }
+    if (n > 0) {
+      yield Buffer.from(buf.buffer, 0, n);
+      await feed.push(buf, n);
+    }
+    ended = true;
+    feed.end();
+  } catch (err) {
+    feed.fail(err);
+    throw err;
+  } finally {
+    // the store stopped reading (it found the blob wrong): the unpack stops too
+    if (!ended) feed.fail(new SystemError('the layer download stopped'));
+  }
+}

@@ -63,28 +63,3 @@ export function tee(source: Readable, limit = 4 << 20): [TeeBranch, TeeBranch] {
   });
   return [branch(branches[0]!), branch(branches[1]!)];
 }
-
-/**
- * The bytes of `source` in chunks of `size` (the last one shorter), copied into one buffer that
- * is used again for the next chunk: for a consumer that is done with each chunk when it asks for
- * the next (the content store hashes a chunk and awaits its write first), so that a blob is written
- * with few large writes rather than one per network read (each a thread-pool round trip), and
- * without a fresh allocation per chunk.
- */
-export async function* rechunked(source: AsyncIterable<Buffer>, size = 1 << 20): AsyncGenerator<Buffer, void, undefined> {
-  const buf = Buffer.allocUnsafeSlow(size);
-  let n = 0;
-  for await (const chunk of source) {
-    let off = 0;
-    while (off < chunk.length) {
-      const k = chunk.copy(buf, n, off);
-      n += k;
-      off += k;
-      if (n === size) {
-        yield buf;
-        n = 0;
-      }
-    }
-  }
-  if (n > 0) yield buf.subarray(0, n);
-}

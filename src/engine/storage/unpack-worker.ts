@@ -60,8 +60,10 @@ interface Shared {
   worker: import('node:worker_threads').Worker;
   jobs: Map<number, Job>;
   idle: NodeJS.Timeout | undefined;
-  pool: ArrayBuffer[];
 }
+
+/** Input buffers the worker gave back, for the next batches. */
+const pool: ArrayBuffer[] = [];
 
 let shared: Shared | undefined;
 let nextId = 1;
@@ -74,10 +76,10 @@ function sharedWorker(): Shared {
     return shared;
   }
   const entry = workerEntry();
-  const s: Shared = { worker: new (workerThreads().Worker)(entry.script, { eval: entry.eval }), jobs: new Map(), idle: undefined, pool: [] };
+  const s: Shared = { worker: new (workerThreads().Worker)(entry.script, { eval: entry.eval }), jobs: new Map(), idle: undefined };
   s.worker.on('message', (m: FromWorker) => {
     if (m.t === 'free') {
-      if (s.pool.length < POOL && m.buf.byteLength === BATCH) s.pool.push(m.buf);
+      if (pool.length < POOL && m.buf.byteLength === BATCH) pool.push(m.buf);
       return;
     }
     const job = s.jobs.get(m.id);
@@ -104,84 +106,173 @@ function jobDone(s: Shared, id: number): void {
   s.idle = setTimeout(() => {
     if (shared === s && s.jobs.size === 0) {
       shared = undefined;
+      pool.length = 0;
       void s.worker.terminate();
     }
   }, IDLE_MS);
   s.idle.unref();
 }
 
+/** A 1 MiB buffer to fill for the worker: one it gave back when there is one. */
+function batchBuffer(): Uint8Array {
+  return new Uint8Array(pool.pop() ?? new ArrayBuffer(BATCH));
+}
+
 /**
- * unpackLayer(input, dest) on the unpack worker; `input` may be a stored blob's path. Settles once
- * the worker is done with `dest` (the file it wrote is closed), so the caller may remove it.
+ * Bytes for the unpack worker, pushed by their producer rather than pulled: a pull hands over
+ * each 1 MiB buffer the content store has written (no second copy). Pushed buffers belong to the
+ * worker from then on. Bytes pushed before the unpack starts wait here; after drop() (the layer
+ * was made by someone else, so it is never unpacked here) they are thrown away.
  */
-export function unpackLayerInWorker(input: AsyncIterable<Buffer> | { file: string }, dest: string): Promise<UnpackResult> {
+export class UnpackFeed {
+  private queued: Array<{ buf: ArrayBuffer; len: number }> = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private failed: { error: unknown } | undefined;
+  private dropped = false;
+  private sink: ((m: ToWorker, transfer?: ArrayBuffer) => void) | undefined;
+  private sent = 0;
+  private acked = 0;
+  private settled = false;
+  private drained: (() => void) | undefined;
+
+  /** A buffer to fill and push. */
+  buffer(): Uint8Array {
+    return batchBuffer();
+  }
+
+  /** Hands over the first `len` bytes of `buf` (from buffer()); resolves when more may follow. */
+  async push(buf: Uint8Array, len: number): Promise<void> {
+    if (this.dropped || this.settled || this.ended || this.failed) return;
+    if (this.sink) this.send(buf.buffer as ArrayBuffer, len);
+    else {
+      this.queued.push({ buf: buf.buffer as ArrayBuffer, len });
+      this.queuedBytes += len;
+    }
+    while (!this.dropped && !this.settled && this.queuedBytes + this.sent - this.acked >= IN_FLIGHT) await new Promise<void>((r) => (this.drained = r));
+  }
+
+  end(): void {
+    if (this.ended || this.failed) return;
+    this.ended = true;
+    if (this.sink && !this.settled) this.sink({ t: 'end', id: 0 });
+  }
+
+  /** The input failed: the unpack stops, and rejects with `error`. */
+  fail(error: unknown): void {
+    if (this.ended || this.failed) return;
+    this.failed = { error };
+    if (this.sink && !this.settled) this.sink({ t: 'fail', id: 0 });
+  }
+
+  drop(): void {
+    this.dropped = true;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.wake();
+  }
+
+  /** @internal the input's own error, if it failed */
+  get inputError(): { error: unknown } | undefined {
+    return this.failed;
+  }
+
+  /** @internal connects the feed to its job: what waited goes out */
+  attach(sink: (m: ToWorker, transfer?: ArrayBuffer) => void): void {
+    this.sink = sink;
+    for (const q of this.queued) this.send(q.buf, q.len);
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (this.failed) sink({ t: 'fail', id: 0 });
+    else if (this.ended) sink({ t: 'end', id: 0 });
+  }
+
+  /** @internal */
+  ack(len: number): void {
+    this.acked += len;
+    if (this.sent - this.acked < IN_FLIGHT) this.wake();
+  }
+
+  /** @internal the job is over: nothing more is sent */
+  settle(): void {
+    this.settled = true;
+    this.wake();
+  }
+
+  private send(buf: ArrayBuffer, len: number): void {
+    this.sent += len;
+    this.sink!({ t: 'data', id: 0, buf, len }, buf);
+  }
+
+  private wake(): void {
+    const d = this.drained;
+    this.drained = undefined;
+    d?.();
+  }
+}
+
+/** Copies an input into a feed, 1 MiB a message (the input's chunks may be shared: copied, not moved). */
+async function copyInto(source: AsyncIterable<Buffer>, feed: UnpackFeed, stopped: () => boolean): Promise<void> {
+  let batch = feed.buffer();
+  let n = 0;
+  try {
+    for await (const chunk of source) {
+      let off = 0;
+      while (off < chunk.length) {
+        const k = Math.min(BATCH - n, chunk.length - off);
+        batch.set(chunk.subarray(off, off + k), n);
+        n += k;
+        off += k;
+        if (n === BATCH) {
+          await feed.push(batch, n);
+          batch = feed.buffer();
+          n = 0;
+        }
+      }
+      if (stopped()) return; // the worker finished (or failed) early
+    }
+    if (n > 0) await feed.push(batch, n);
+    feed.end();
+  } catch (err) {
+    feed.fail(err);
+  }
+}
+
+/**
+ * unpackLayer(input, dest) on the unpack worker; `input` may be a stored blob's path or a feed
+ * its producer pushes into. Settles once the worker is done with `dest` (the file it wrote is
+ * closed), so the caller may remove it; when the input failed, with the input's error.
+ */
+export function unpackLayerInWorker(input: AsyncIterable<Buffer> | { file: string } | UnpackFeed, dest: string): Promise<UnpackResult> {
   const s = sharedWorker();
   const { worker } = s;
   const id = nextId++;
+  const feed = input instanceof UnpackFeed ? input : 'file' in input ? undefined : new UnpackFeed();
   let settled = false;
-  let inputError: { error: unknown } | undefined;
-  let sent = 0;
-  let acked = 0;
-  let drained: (() => void) | undefined;
-  const wakeFeeder = () => {
-    const d = drained;
-    drained = undefined;
-    d?.();
-  };
   const done = new Promise<UnpackResult>((resolve, reject) => {
     s.jobs.set(id, {
       ack(len) {
-        acked += len;
-        if (sent - acked < IN_FLIGHT) wakeFeeder();
+        feed?.ack(len);
       },
       settle(outcome) {
         if (settled) return;
         settled = true;
         jobDone(s, id);
-        wakeFeeder();
+        feed?.settle();
         // the input's own error first: the worker's is only its consequence
+        const inputError = feed?.inputError;
         if (inputError) reject(inputError.error);
         else if ('result' in outcome) resolve(outcome.result);
         else reject(outcome.error);
       },
     });
   });
-  worker.postMessage({ t: 'start', id, dest, ...('file' in input ? { file: input.file } : {}) } satisfies ToWorker);
-
-  const feed = async (source: AsyncIterable<Buffer>) => {
-    const send = (buf: ArrayBuffer, len: number) => {
-      sent += len;
-      worker.postMessage({ t: 'data', id, buf, len } satisfies ToWorker, [buf]);
-    };
-    const fresh = () => new Uint8Array(s.pool.pop() ?? new ArrayBuffer(BATCH));
-    let batch = fresh();
-    let n = 0;
-    try {
-      for await (const chunk of source) {
-        let off = 0;
-        while (off < chunk.length) {
-          const k = Math.min(BATCH - n, chunk.length - off);
-          batch.set(chunk.subarray(off, off + k), n);
-          n += k;
-          off += k;
-          if (n === BATCH) {
-            send(batch.buffer, n);
-            batch = fresh();
-            n = 0;
-          }
-        }
-        while (!settled && sent - acked >= IN_FLIGHT) await new Promise<void>((r) => (drained = r));
-        if (settled) return; // the worker finished (or failed) early
-      }
-      if (n > 0) send(batch.buffer, n);
-      worker.postMessage({ t: 'end', id } satisfies ToWorker);
-    } catch (err) {
-      inputError = { error: err };
-      if (!settled) worker.postMessage({ t: 'fail', id } satisfies ToWorker);
-    }
-  };
-  // not awaited: after a worker's early failure the feeder ends when the caller stops the input
-  if (!('file' in input)) void feed(input);
+  worker.postMessage({ t: 'start', id, dest, ...(!(input instanceof UnpackFeed) && 'file' in input ? { file: input.file } : {}) } satisfies ToWorker);
+  if (feed) {
+    feed.attach((m, transfer) => worker.postMessage({ ...m, id }, transfer ? [transfer] : []));
+    // not awaited: after a worker's early failure the copying ends when the caller stops the input
+    if (feed !== input) void copyInto(input as AsyncIterable<Buffer>, feed, () => settled);
+  }
   return done;
 }
 
