@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
 import { after, before, describe, it } from 'node:test';
 import { berthBin, socketActivate, startBerth, tempDir, waitFor, type Berth } from '../helpers/berth.ts';
-import { dockerCli, dockerFor, dockerPyFor, startRegistries } from '../helpers/fixtures.ts';
+import { dockerCli, dockerFor, dockerResultFor, dockerPyFor, startRegistries, shellFor } from '../helpers/fixtures.ts';
 
 const exec = promisify(execFile);
 const PORT = 5380;
@@ -20,23 +20,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let b: Berth;
 let docker: ReturnType<typeof dockerFor>;
+let run: ReturnType<typeof dockerResultFor>;
+let sh: ReturnType<typeof shellFor>;
 let registries: { stop(): void };
-
-/** The docker CLI's exit code and output, whether it failed or not. */
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await docker(...args);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** A shell command line run with the CLI against this berth (for pipes and a terminal). */
-function sh(line: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  return exec('sh', ['-c', line], { env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir, DOCKER: dockerCli!, ...extraEnv } });
-}
 
 const inspect = async (name: string, format: string) => (await docker('inspect', '-f', format, name)).stdout.trim();
 
@@ -44,6 +30,8 @@ before(async () => {
   registries = startRegistries([['start', PORT]]);
   b = await startBerth();
   docker = dockerFor(b);
+  run = dockerResultFor(b);
+  sh = shellFor(b);
   await docker('pull', '-q', BUSYBOX);
 });
 after(async () => {

@@ -59,3 +59,28 @@ export function dockerPyFor(b: Berth) {
   return (script: string) =>
     exec(systemPython, ['-c', `import docker, json, sys\nclient = docker.DockerClient(base_url='unix://${b.sock}')\n${script}`], { maxBuffer: 64 << 20 });
 }
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The docker CLI against this berth, giving back its exit code and output whether it failed or not. */
+export function dockerResultFor(b: Berth) {
+  const docker = dockerFor(b);
+  return async (...args: string[]): Promise<CliResult> => {
+    try {
+      const { stdout, stderr } = await docker(...args);
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+}
+
+/** A shell command line with the CLI against this berth (pipes, a terminal through `script`); `$DOCKER` is the CLI. */
+export function shellFor(b: Berth) {
+  return (line: string) => exec('sh', ['-c', line], { env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir, DOCKER: dockerCli! }, maxBuffer: 64 << 20 });
+}
