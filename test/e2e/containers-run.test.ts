@@ -220,6 +220,18 @@ print(json.dumps({'out': out.decode(), 'names': names, 'code': code, 'logs': log
 `);
     const r = JSON.parse(stdout) as { out: string; names: string[]; code: number; logs: string };
     assert.equal(r.out, 'py-out\n');
+    // the attach socket, as docker-py hands it out (a multiplexed stream without a TTY)
+    const att = await py(`
+c = client.containers.create('${BUSYBOX}', ['sh', '-c', 'echo via-socket; echo oops >&2'])
+s = c.attach_socket(params={'stdout': 1, 'stderr': 1, 'stream': 1})
+c.start()
+from docker.utils.socket import frames_iter
+raw = s._sock if hasattr(s, '_sock') else s
+out = [(k, v.decode()) for k, v in frames_iter(raw, tty=False)]
+c.wait(); c.remove()
+print(json.dumps(out))
+`);
+    assert.deepEqual(JSON.parse(att.stdout), [[1, 'via-socket\n'], [2, 'oops\n']]);
     assert.ok(r.names.includes('py1'));
     assert.equal(r.code, 137);
     assert.equal(r.logs, 'hello\n');
