@@ -29,7 +29,7 @@ export interface WorkerError {
   code?: string;
 }
 
-/** Bytes copied into one message (the input's chunks are shared with the blob's writer: copied, not moved). */
+/** Bytes in one message: the buffers a pull fills, and the size an input is copied in (its chunks may be shared, so copied, not moved). */
 const BATCH = 1 << 20;
 /** How far an input may run ahead of its unpacker. */
 const IN_FLIGHT = 4 << 20;
