@@ -161,10 +161,13 @@ function restartWanted(rec: ContainerRecord): boolean {
 
 /**
  * The record as it really is: a container recorded as live whose process ended is finished
- * here (what `berth cleanup` would have done). `followUp` false leaves restart/removal to
- * cleanup (the caller only wants to look).
+ * here (what `berth cleanup` would have done). A restart its policy wants is marked at once
+ * (`restarting`) but, unless `restartInline`, made in the background after the back-off: an API
+ * call that happened to see the exit first (a `logs -f`, a `ps`) doesn't wait for it. conmon's
+ * cleanup, which sees `restarting`, makes it too if this process is gone by then; the restart
+ * count decides which of the two goes ahead.
  */
-export async function refresh(ctx: EngineContext, rec: ContainerRecord): Promise<ContainerRecord> {
+export async function refresh(ctx: EngineContext, rec: ContainerRecord, opts: { restartInline?: boolean } = {}): Promise<ContainerRecord> {
   const live = isRunning(rec) || (rec.State.Status === 'created' && rec.State.ConmonPid > 0);
   if (!live) return rec;
   if (!(await observedExit(ctx, rec))) return rec;
@@ -187,16 +190,16 @@ export async function refresh(ctx: EngineContext, rec: ContainerRecord): Promise
     }
     return { after: await finish(ctx, now, exit), now };
   });
-  await followUp(ctx, now, after);
+  await followUp(ctx, now, after, !opts.restartInline);
   return (await store.read(rec.Id)) ?? now;
 }
 
 /** Acts on a finished container's policy: remove it, or restart it after Docker's back-off. */
-async function followUp(ctx: EngineContext, rec: ContainerRecord, after: AfterExit): Promise<void> {
+async function followUp(ctx: EngineContext, rec: ContainerRecord, after: AfterExit, background: boolean): Promise<void> {
   if (after === 'remove') {
     await removeContainer(ctx, rec.Id, { force: true }).catch(() => {});
   } else if (after === 'restart') {
-    await restartAfterExit(ctx, rec);
+    await restartAfterExit(ctx, rec, background);
   }
 }
 
@@ -205,12 +208,21 @@ function restartDelayMs(rec: ContainerRecord): number {
   return Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
 }
 
-async function restartAfterExit(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+async function restartAfterExit(ctx: EngineContext, rec: ContainerRecord, background = false): Promise<void> {
   const store = new ContainerStore(ctx);
   const count = rec.RestartCount;
   await store.update(rec.Id, (r) => {
     if (r.State.Status === 'exited') r.State.Status = 'restarting';
   });
+  if (background) {
+    void restartWhenDue(ctx, rec, count).catch(() => {});
+    return;
+  }
+  await restartWhenDue(ctx, rec, count);
+}
+
+async function restartWhenDue(ctx: EngineContext, rec: ContainerRecord, count: number): Promise<void> {
+  const store = new ContainerStore(ctx);
   await sleep(restartDelayMs(rec));
   const again = await store.withLock(rec.Id, async () => {
     const now = await store.read(rec.Id);
@@ -239,7 +251,7 @@ export async function cleanupAfterExit(ctx: EngineContext, id: string): Promise<
   const rec = await store.read(id);
   if (!rec) return;
   if (rec.State.Status === 'restarting') return restartAfterExit(ctx, rec);
-  await refresh(ctx, rec);
+  await refresh(ctx, rec, { restartInline: true });
 }
 
 export async function findFresh(ctx: EngineContext, idOrName: string): Promise<ContainerRecord> {
