@@ -348,7 +348,7 @@ describe('a real process in a cgroup v1', { skip: !canCgroupV1 && 'needs root on
     assert.equal(second.networks?.['lo'], undefined);
 
     // the busy loop forks `date` now and then: compare once only the final `sleep` is left
-    for (let i = 0; i < 150 && (await cgroupDirPids(`/sys/fs/cgroup/pids/${name}`)).length > 1; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(await cgroupPids(pid), await cgroupDirPids(`/sys/fs/cgroup/pids/${name}`));
     assert.deepEqual(await cgroupPids(pid), [pid]);
     const sample = JSON.parse(JSON.stringify(second)) as DockerStats;
