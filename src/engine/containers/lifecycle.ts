@@ -616,12 +616,20 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
   const removed = await store.withLock(rec.Id, async () => {
     const now = await store.read(rec.Id);
     if (!now) return undefined;
-    if (now.State.Status === 'removing') throw new Conflict(`removal of container ${now.Id} is already in progress`);
+    // (a `removing` seen here is a removal killed half-way: the remover held this lock throughout)
     if (isRunning(now) && !opts.force) throw new Conflict(`cannot remove container "/${now.Name}": container is running: stop the container before removing or force remove`);
+    const before = now.State.Status === 'removing' ? 'exited' : now.State.Status;
     now.State.Status = 'removing';
     await store.write(now);
     await runcDelete(ctx, now.Id, true).catch(() => {});
-    await unmountRootfs(ctx, now.Id);
+    try {
+      await unmountRootfs(ctx, now.Id);
+    } catch (err) {
+      // still mounted: nothing may be deleted under it; the container stays as it was
+      now.State.Status = before;
+      await store.write(now);
+      throw err;
+    }
     const p = store.paths(now.Id);
     // the record goes first (a crash after this leaves only dirs no record names: swept later), then the name
     await fs.rm(p.record, { force: true });
