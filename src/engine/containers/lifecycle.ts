@@ -212,7 +212,8 @@ async function restartAfterExit(ctx: EngineContext, rec: ContainerRecord, backgr
   const store = new ContainerStore(ctx);
   const count = rec.RestartCount;
   await store.update(rec.Id, (r) => {
-    if (r.State.Status === 'exited') r.State.Status = 'restarting';
+    // only the exit this decision was made for: never a later, final one
+    if (r.State.Status === 'exited' && r.RestartCount === count) r.State.Status = 'restarting';
   });
   if (background) {
     void restartWhenDue(ctx, rec, count).catch(() => {});
@@ -250,7 +251,8 @@ export async function cleanupAfterExit(ctx: EngineContext, id: string): Promise<
   for (let i = 0; i < 50 && !(await readExitFile(p.exitFile)); i++) await sleep(20);
   const rec = await store.read(id);
   if (!rec) return;
-  if (rec.State.Status === 'restarting') return restartAfterExit(ctx, rec);
+  // marked by an API process that saw the exit first: make the restart if it can't
+  if (rec.State.Status === 'restarting') return restartWhenDue(ctx, rec, rec.RestartCount);
   await refresh(ctx, rec, { restartInline: true });
 }
 
