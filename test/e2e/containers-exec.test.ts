@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startBerth, waitFor, type Berth } from '../helpers/berth.ts';
 import { call } from '../helpers/http.ts';
-import { dockerCli, dockerFor, dockerResultFor, dockerPyFor, startRegistries, shellFor } from '../helpers/fixtures.ts';
+import { dockerCli, dockerFor, dockerResultFor, dockerPyFor, startRegistries, removeAllContainers, shellFor } from '../helpers/fixtures.ts';
 
 const exec = promisify(execFile);
 const PORT = 5395;
@@ -34,7 +34,7 @@ before(async () => {
   await docker('run', '-d', '--name', 'box', '-e', 'FROM_CTR=yes', BUSYBOX, 'sleep', '1000');
 });
 after(async () => {
-  await docker?.('rm', '-f', ...(await docker('ps', '-aq')).stdout.split('\n').filter(Boolean)).catch(() => {});
+  if (docker) await removeAllContainers(docker).catch(() => {});
   await b?.stop();
   registries?.stop();
 });

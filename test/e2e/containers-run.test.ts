@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
 import { after, before, describe, it } from 'node:test';
 import { berthBin, socketActivate, startBerth, tempDir, waitFor, type Berth } from '../helpers/berth.ts';
-import { dockerCli, dockerFor, dockerResultFor, dockerPyFor, startRegistries, shellFor } from '../helpers/fixtures.ts';
+import { dockerCli, dockerFor, dockerResultFor, dockerPyFor, startRegistries, removeAllContainers, shellFor } from '../helpers/fixtures.ts';
 
 const exec = promisify(execFile);
 const PORT = 5380;
@@ -35,7 +35,7 @@ before(async () => {
   await docker('pull', '-q', BUSYBOX);
 });
 after(async () => {
-  await docker?.('rm', '-f', ...(await docker('ps', '-aq')).stdout.split('\n').filter(Boolean)).catch(() => {});
+  if (docker) await removeAllContainers(docker).catch(() => {});
   await b?.stop();
   registries?.stop();
 });
@@ -272,7 +272,7 @@ describe('containers outlive the service', () => {
     const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: dir };
     const d = (...args: string[]) => exec(dockerCli!, args, { env });
     cleanups.push(async () => {
-      await d('rm', '-f', ...(await d('ps', '-aq')).stdout.split('\n').filter(Boolean)).catch(() => {});
+      await removeAllContainers(d).catch(() => {});
       proc.kill('SIGTERM');
       await once(proc, 'exit');
       rmSync(dir, { recursive: true, force: true });

@@ -84,3 +84,9 @@ export function dockerResultFor(b: Berth) {
 export function shellFor(b: Berth) {
   return (line: string) => exec('sh', ['-c', line], { env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir, DOCKER: dockerCli! }, maxBuffer: 64 << 20 });
 }
+
+/** Removes every container of this berth (a suite's after(), so no mount or conmon outlives it). */
+export async function removeAllContainers(docker: ReturnType<typeof dockerFor>): Promise<void> {
+  const ids = (await docker('ps', '-aq')).stdout.split('\n').filter(Boolean);
+  if (ids.length) await docker('rm', '-f', ...ids);
+}

@@ -64,21 +64,8 @@ export interface ExecRecord {
   ConmonPid: number;
 }
 
-/** GET /exec/{id}/json's answer. */
-export interface ExecInspect {
-  ID: string;
-  Running: boolean;
-  ExitCode: number | null;
-  ProcessConfig: ExecRecord['ProcessConfig'];
-  OpenStdin: boolean;
-  OpenStderr: boolean;
-  OpenStdout: boolean;
-  CanRemove: boolean;
-  ContainerID: string;
-  /** Docker's []byte: the key codes, base64 in JSON. */
-  DetachKeys: string;
-  Pid: number;
-}
+/** GET /exec/{id}/json's answer: the record's Docker fields, DetachKeys as Docker's []byte (the key codes, base64 in JSON). */
+export type ExecInspect = Pick<ExecRecord, 'ID' | 'Running' | 'ExitCode' | 'ProcessConfig' | 'OpenStdin' | 'OpenStderr' | 'OpenStdout' | 'CanRemove' | 'ContainerID' | 'DetachKeys' | 'Pid'>;
 
 const EXEC_ID_RE = /^[0-9a-f]{64}$/;
 

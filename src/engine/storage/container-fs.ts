@@ -139,28 +139,10 @@ function openRoot(root: string): number {
 /**
  * Opens the directory at `parts` below the rootfs, refusing to follow a symlink anywhere on the
  * way (the parts come from resolveParts, so one there means the tree changed meanwhile).
- * Throws the fs error (ENOENT, ENOTDIR, ELOOP) as it comes.
+ * Throws the fs error (ENOENT, ENOTDIR, ELOOP) as it comes; with `create`, missing directories
+ * are made (0755) instead of ENOENT.
  */
-export function openDirAt(root: string, parts: readonly string[]): number {
-  let fd = openRoot(root);
-  try {
-    for (const c of parts) {
-      const next = openSync(at(fd, c), O_DIR);
-      closeSync(fd);
-      fd = next;
-    }
-    return fd;
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-}
-
-/**
- * Opens the directory at `parts` below the rootfs like openDirAt, making (0755) the ones
- * missing. ENOTDIR when a non-directory is in the way.
- */
-export function makeDirAt(root: string, parts: readonly string[]): number {
+export function openDirAt(root: string, parts: readonly string[], create = false): number {
   let fd = openRoot(root);
   try {
     for (const c of parts) {
@@ -168,7 +150,7 @@ export function makeDirAt(root: string, parts: readonly string[]): number {
       try {
         next = openSync(at(fd, c), O_DIR);
       } catch (err) {
-        if (code(err) !== 'ENOENT') throw err;
+        if (!create || code(err) !== 'ENOENT') throw err;
         mkdirSync(at(fd, c), 0o755);
         next = openSync(at(fd, c), O_DIR);
       }
@@ -180,6 +162,11 @@ export function makeDirAt(root: string, parts: readonly string[]): number {
     closeSync(fd);
     throw err;
   }
+}
+
+/** openDirAt, making the directories that are missing. ENOTDIR when a non-directory is in the way. */
+export function makeDirAt(root: string, parts: readonly string[]): number {
+  return openDirAt(root, parts, true);
 }
 
 /**
