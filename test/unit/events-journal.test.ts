@@ -258,10 +258,35 @@ describe('reading and following', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 100));
-    await appender(ctx, 'a', 400, { rotateBytes: 60_000, pauseEvery: 20 });
+    // two rotations at most: a follower that looks only at the end must still see them all
+    await appender(ctx, 'a', 400, { rotateBytes: 80_000, pauseEvery: 20 });
     await within(10_000, following, ac, () => `only ${got.length} events followed`);
     assert.ok(existsSync(`${ctx.paths.events}.1`), 'the journal rotated meanwhile');
     assert.deepEqual(got.map((e) => Number(e.Actor.Attributes['seq'])), Array.from({ length: 400 }, (_, i) => i));
+  });
+
+  it('reads a whole rotated file it never saw when two rotations happen between two looks', async () => {
+    const ctx = engine();
+    const line = (id: string) => `${eventLine(newMessage({ type: 'volume', action: 'create', id }, BigInt(Date.now()) * 1_000_000n))}\n`;
+    appendFileSync(ctx.paths.events, line('first'));
+    const ac = new AbortController();
+    const got: string[] = [];
+    const following = (async () => {
+      for await (const ev of followEvents(ctx, { signal: ac.signal })) {
+        got.push(ev.Actor.ID);
+        if (got.length === 4) ac.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    // all in one turn of the event loop: the follower cannot look in between
+    appendFileSync(ctx.paths.events, line('a'));
+    renameSync(ctx.paths.events, `${ctx.paths.events}.1`);
+    appendFileSync(ctx.paths.events, line('b1'));
+    appendFileSync(ctx.paths.events, line('b2'));
+    renameSync(ctx.paths.events, `${ctx.paths.events}.1`);
+    appendFileSync(ctx.paths.events, line('c'));
+    await within(5_000, following, ac, () => `got ${got.join(',')}`);
+    assert.deepEqual(got, ['a', 'b1', 'b2', 'c']);
   });
 
   it('still reads a line written to the old file by a writer that opened it just before the rotation', async () => {

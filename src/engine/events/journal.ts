@@ -392,7 +392,16 @@ class JournalTail {
     // go on with the new file from its start
     yield* this.current.lines();
     this.draining.push({ reader: this.current, until: now + journalLimits.drainMs });
+    const left = this.current.ino;
+    // Two rotations since the last look: the rotated file is one this reader never saw (the one
+    // it read is gone from the directory, still open here). It is read whole, before the current
+    // one; it is opened first, so a rotation in between only makes the current file newer.
+    const missed = await openReader(`${this.path}.1`, true);
     this.current = await openReader(this.path, true);
+    if (missed && missed.ino !== left && missed.ino !== this.current?.ino) {
+      yield* missed.lines();
+      this.draining.push({ reader: missed, until: now + journalLimits.drainMs });
+    } else await missed?.close();
     if (this.current) yield* this.current.lines();
   }
 
