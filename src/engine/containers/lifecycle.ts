@@ -6,10 +6,12 @@
 // conmon's pid say whether it still runs, and every change is made under the container's lock
 // by whichever process (the API service or `berth cleanup`) gets there first.
 import { promises as fs } from 'node:fs';
-import { constants as osConstants, hostname as hostHostname } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import type { EngineContext } from '../context.ts';
 import { Conflict, EngineError, InvalidArgument, NotModified, SystemError } from '../errors.ts';
 import { ImageStore } from '../images/image-store.ts';
+import { planNetworks, setupNetwork, teardownNetwork, type NetworkSetup } from '../network/container-network.ts';
+import { forgetMounts, planMounts, prepareMounts, releaseMounts, removeContainerVolumes } from '../volumes/container-volumes.ts';
 import { conmonLogArgs, validateLogConfig } from '../runtime/container-log.ts';
 import { launchConmon } from '../runtime/conmon.ts';
 import { cgroupVersion } from '../runtime/cgroups.ts';
@@ -17,7 +19,7 @@ import { RuncFailed, runcDelete, runcKill, runcPause, runcResume, runcStart } fr
 import { writeFileAtomic, writeJsonAtomic } from '../../store/atomic.ts';
 import { processAlive } from '../../sys/process.ts';
 import { applyHostConfigDefaults, mergeImageConfig, parseSignal, processArgs, stopSignal, stopTimeout, validateHostConfig } from './create-config.ts';
-import { hostnameFile, hostsFile, resolvConf } from './etc-files.ts';
+import { writeEtcFiles } from './etc-write.ts';
 import { containerEvent } from './events.ts';
 import { buildSpec } from './oci-spec.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
@@ -62,8 +64,11 @@ export async function createContainer(ctx: EngineContext, body: CreateBody, opts
   const chosen = name ?? (await store.generateName(id));
   if (name) await store.reserveName(name, id);
   const p = store.paths(id);
+  let mounts: ContainerRecord['MountPoints'] = [];
   try {
+    const networkSettings = await planNetworks(ctx, { config, hostConfig: hc, networking: networking ?? null });
     await fs.mkdir(p.dir, { mode: 0o710 });
+    mounts = await planMounts(ctx, { id, config, hostConfig: hc });
     const rec: ContainerRecord = {
       Id: id,
       Name: chosen,
@@ -76,11 +81,14 @@ export async function createContainer(ctx: EngineContext, body: CreateBody, opts
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, OOMKilled: false, ConmonPid: 0 },
       RestartCount: 0,
       Layers: await images.chainIdsOf(image.id),
+      NetworkSettings: networkSettings,
+      MountPoints: mounts,
     };
     await store.write(rec);
     await containerEvent(ctx, rec, 'create');
     return { Id: id, Warnings: [] };
   } catch (err) {
+    await forgetMounts(ctx, mounts ?? []).catch(() => {});
     await fs.rm(p.dir, { recursive: true, force: true });
     await store.releaseName(chosen, id);
     throw err;
@@ -122,8 +130,7 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
   const store = new ContainerStore(ctx);
   const p = store.paths(rec.Id);
   const oom = await fs.stat(`${p.bundle}/oom`).then(() => true, () => false);
-  await runcDelete(ctx, rec.Id, true).catch(() => {});
-  await unmountRootfs(ctx, rec.Id).catch(() => {});
+  await releaseRun(ctx, rec);
   const wasRunning = rec.State.Status === 'running' || rec.State.Status === 'paused';
   rec.State = {
     ...rec.State,
@@ -180,8 +187,7 @@ export async function refresh(ctx: EngineContext, rec: ContainerRecord, opts: { 
     if (!exit) return { after: 'none' as AfterExit, now };
     if (now.State.Status === 'created') {
       // inited, never started: back to a plain created container
-      await runcDelete(ctx, now.Id, true).catch(() => {});
-      await unmountRootfs(ctx, now.Id).catch(() => {});
+      await releaseRun(ctx, now);
       now.State.ConmonPid = 0;
       now.State.Pid = 0;
       await store.write(now);
@@ -197,7 +203,7 @@ export async function refresh(ctx: EngineContext, rec: ContainerRecord, opts: { 
 /** Acts on a finished container's policy: remove it, or restart it after Docker's back-off. */
 async function followUp(ctx: EngineContext, rec: ContainerRecord, after: AfterExit, background: boolean): Promise<void> {
   if (after === 'remove') {
-    await removeContainer(ctx, rec.Id, { force: true }).catch(() => {});
+    await removeContainer(ctx, rec.Id, { force: true, volumes: true }).catch(() => {});
   } else if (after === 'restart') {
     await restartAfterExit(ctx, rec, background);
   }
@@ -266,22 +272,15 @@ async function exitCommand(ctx: EngineContext, id: string): Promise<string[]> {
   return [...(ctx.selfCommand ?? [process.execPath, process.argv[1]!]), 'cleanup', id];
 }
 
-/** Host facts the etc files need. */
-async function writeEtcFiles(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
-  const p = new ContainerStore(ctx).paths(rec.Id);
-  const hostMode = rec.HostConfig.NetworkMode === 'host';
-  const hostResolv = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const hostHosts = hostMode ? await fs.readFile('/etc/hosts', 'utf8').catch(() => '') : undefined;
-  const hostname = hostMode ? hostHostname() : rec.Config.Hostname ?? rec.Id.slice(0, 12);
-  await Promise.all([
-    writeFileAtomic(p.hosts, hostsFile({ hostname, domainname: rec.Config.Domainname, extraHosts: rec.HostConfig.ExtraHosts, hostHosts, hostGateway: undefined }), { durable: false }),
-    writeFileAtomic(
-      p.resolvConf,
-      resolvConf({ host: hostResolv, dns: rec.HostConfig.Dns, dnsSearch: rec.HostConfig.DnsSearch, dnsOptions: rec.HostConfig.DnsOptions, networkMode: rec.HostConfig.NetworkMode }),
-      { durable: false },
-    ),
-    writeFileAtomic(p.hostname, hostnameFile(hostname), { durable: false }),
-  ]);
+/**
+ * Undoes what init set up for one run, in reverse: runc's container, the network, the volume
+ * mounts, the rootfs. Each step is idempotent; none stops the others.
+ */
+async function releaseRun(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+  await runcDelete(ctx, rec.Id, true).catch(() => {});
+  await teardownNetwork(ctx, rec).catch(() => {});
+  await releaseMounts(ctx, rec).catch(() => {});
+  await unmountRootfs(ctx, rec.Id).catch(() => {});
 }
 
 /** /proc/<pid>/ns/<kind> of the running container a `container:<ref>` mode names. */
@@ -311,9 +310,12 @@ async function initLocked(ctx: EngineContext, rec: ContainerRecord): Promise<voi
   await unmountRootfs(ctx, rec.Id);
   await fs.rm(p.bundle, { recursive: true, force: true });
   await fs.mkdir(p.exitDir, { recursive: true, mode: 0o700 });
+  let net: NetworkSetup | undefined;
   try {
     const rootfs = await mountRootfs(ctx, rec);
-    await writeEtcFiles(ctx, rec);
+    net = await setupNetwork(ctx, rec);
+    const volumeSource = await prepareMounts(ctx, rec, rootfs);
+    await writeEtcFiles(ctx, rec, net.etc);
     const spec = await buildSpec({
       id: rec.Id,
       rec,
@@ -322,6 +324,8 @@ async function initLocked(ctx: EngineContext, rec: ContainerRecord): Promise<voi
       initPath: rec.HostConfig.Init ? ctx.programs.init ?? '/usr/bin/catatonit' : undefined,
       cgroupsPath: `/berth/${rec.Id}`,
       namespacePath: (kind, ref) => namespacePath(ctx, kind, ref),
+      netnsPath: net.netnsPath,
+      volumeSource,
     });
     await writeJsonAtomic(p.spec, spec, { durable: false });
     const conmon = await launchConmon(ctx, {
@@ -336,14 +340,16 @@ async function initLocked(ctx: EngineContext, rec: ContainerRecord): Promise<voi
       tty: !!rec.Config.Tty,
       stdin: !!rec.Config.OpenStdin,
       leaveStdinOpen: !!rec.Config.OpenStdin && !rec.Config.StdinOnce,
+      extraFds: net.reservedFds,
     });
+    net.release();
     rec.State.Pid = conmon.pid;
     rec.State.ConmonPid = Number((await fs.readFile(p.conmonPidFile, 'utf8')).trim());
     rec.State.Error = '';
     await store.write(rec);
   } catch (err) {
-    await runcDelete(ctx, rec.Id, true).catch(() => {});
-    await unmountRootfs(ctx, rec.Id).catch(() => {});
+    net?.release();
+    await releaseRun(ctx, rec);
     throw runtimeError(err, rec);
   }
 }
@@ -386,8 +392,7 @@ async function startLocked(ctx: EngineContext, rec: ContainerRecord): Promise<vo
       if (!(err instanceof RuncFailed && /already running/.test(err.said))) throw err;
     });
   } catch (err) {
-    await runcDelete(ctx, rec.Id, true).catch(() => {});
-    await unmountRootfs(ctx, rec.Id).catch(() => {});
+    await releaseRun(ctx, rec);
     rec.State.ConmonPid = 0;
     rec.State.Pid = 0;
     throw runtimeError(err instanceof RuncFailed ? new SystemError(err.said) : err, rec);
@@ -413,7 +418,7 @@ export async function startContainer(ctx: EngineContext, idOrName: string): Prom
     return now;
   }).catch(async (err: unknown) => {
     // Docker removes an auto-remove container that could not start
-    if (rec.HostConfig.AutoRemove && !(err instanceof NotModified) && !(err instanceof Conflict)) await removeContainer(ctx, rec.Id, { force: true }).catch(() => {});
+    if (rec.HostConfig.AutoRemove && !(err instanceof NotModified) && !(err instanceof Conflict)) await removeContainer(ctx, rec.Id, { force: true, volumes: true }).catch(() => {});
     throw err;
   });
   await containerEvent(ctx, started, 'start');
@@ -624,6 +629,8 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
     now.State.Status = 'removing';
     await store.write(now);
     await runcDelete(ctx, now.Id, true).catch(() => {});
+    await teardownNetwork(ctx, now).catch(() => {});
+    await releaseMounts(ctx, now).catch(() => {});
     try {
       await unmountRootfs(ctx, now.Id);
     } catch (err) {
@@ -639,7 +646,10 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
     await Promise.all([fs.rm(p.dir, { recursive: true, force: true }), fs.rm(p.bundle, { recursive: true, force: true })]);
     return now;
   });
-  if (removed) await containerEvent(ctx, removed, 'destroy');
+  if (!removed) return;
+  await containerEvent(ctx, removed, 'destroy');
+  // after the destroy event, as Docker orders them (compose waits for it)
+  if (opts.volumes) await removeContainerVolumes(ctx, removed);
 }
 
 // ---- attach and resize ----------------------------------------------------------------

@@ -159,10 +159,30 @@ export interface ContainerRecord {
   RestartCount: number;
   /** Chain ids of the image's layers, bottom first: the overlay's lower dirs. */
   Layers: string[];
-  /** Whatever the network step recorded (issue 4). */
+  /** What the network step recorded: Docker's NetworkSettings (network/container-network.ts). */
   NetworkSettings?: Record<string, unknown>;
+  /** Every mount a user asked for, resolved at create (volumes/container-volumes.ts); inspect's Mounts. */
+  MountPoints?: MountPoint[];
   /** The exec sessions' ids. */
   ExecIDs?: string[];
+}
+
+/** One of a container's mounts, as Docker's inspect `Mounts` shows it, plus what berth needs. */
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  /** The volume's name (volumes only). */
+  Name?: string;
+  /** Host path: the bind's source, the volume's _data. */
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** A volume made for this container alone (`-v /path`, image VOLUME): `rm -v` removes it. */
+  Anonymous?: boolean;
+  /** Don't copy the image's content at the path into a new empty volume. */
+  NoCopy?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

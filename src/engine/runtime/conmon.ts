@@ -39,6 +39,11 @@ export interface ConmonOptions {
    * before the process starts, so a client connected there misses none of its output.
    */
   exec?: { processSpec: string; sessionId: string; attach?: () => Promise<void> };
+  /**
+   * Fds conmon inherits and keeps for its life (not passed to runc: runc closes what it isn't
+   * told to preserve): the host ports published for the container stay reserved while it runs.
+   */
+  extraFds?: number[];
 }
 
 /** How long conmon (and runc create inside it) may take to report. */
@@ -91,7 +96,7 @@ export function launchConmon(ctx: EngineContext, o: ConmonOptions): Promise<Conm
     // more just before `runc exec`), fd 5 the attach pipe (conmon says there when its socket is up)
     const attach = o.exec?.attach;
     const child = spawn(ctx.programs.conmon, conmonArgs(ctx, o), {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...(attach ? (['pipe', 'pipe'] as const) : [])],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...(attach ? (['pipe', 'pipe'] as const) : []), ...(o.extraFds ?? [])],
       env: { ...process.env, _OCI_SYNCPIPE: '3', ...(attach ? { _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' } : {}) },
       detached: true,
     });
