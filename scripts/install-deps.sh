@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 # berth's runtime: the OCI runtime, the container monitor, networking, an init, seccomp and
 # registries.conf defaults, zstd for zstd-compressed layers (Node 20 has no zstd). Then the tests' clients and fixtures.
 packages=(
-  runc conmon netavark aardvark-dns catatonit golang-github-containers-common iproute2 util-linux zstd
+  runc conmon netavark aardvark-dns iptables catatonit golang-github-containers-common iproute2 util-linux zstd
   python3 python3-docker docker-compose docker-registry skopeo curl openssl
 )
 if ! command -v node >/dev/null; then
