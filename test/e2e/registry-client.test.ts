@@ -2,6 +2,8 @@
 // auth, and Bearer tokens from a token server as Docker Hub does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,6 +40,60 @@ after(async () => {
   execFileSync(registrySh, ['stop'], { env, stdio: 'ignore' });
   rmSync(state, { recursive: true, force: true });
 });
+
+async function contentStore(): Promise<{ store: ContentStore; dir: string }> {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'locks'));
+  const store = new ContentStore(join(dir, 'images'), join(dir, 'locks'));
+  await store.init();
+  return { store, dir };
+}
+
+async function busyboxLayer(): Promise<{ digest: string; size: number }> {
+  const m = await client(PLAIN).getManifest('library/busybox', 'latest');
+  return (JSON.parse(m.body.toString()) as { layers: Array<{ digest: string; size: number }> }).layers[0]!;
+}
+
+/**
+ * A proxy in front of a registry that cuts the first blob response half-way (the connection
+ * dies); later requests pass, their Range headers noted. `honourRanges: false` plays a registry
+ * that answers a ranged GET with the whole blob.
+ */
+async function cuttingProxy(port: number, opts: { honourRanges: boolean }) {
+  const seen = { cuts: 0, cutAt: 0, ranges: [] as string[] };
+  const server: Server = createServer((req, res) => {
+    const isBlob = /\/blobs\/sha256:/.test(req.url ?? '');
+    const headers = { ...req.headers };
+    if (isBlob && headers.range) {
+      seen.ranges.push(String(headers.range));
+      if (!opts.honourRanges) delete headers.range;
+    }
+    const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      if (!isBlob || seen.cuts > 0 || req.method !== 'GET') {
+        upRes.pipe(res);
+        return;
+      }
+      seen.cuts++;
+      const half = Math.floor(Number(upRes.headers['content-length']) / 2);
+      let sent = 0;
+      upRes.on('data', (chunk: Buffer) => {
+        if (sent >= half) return;
+        const part = chunk.subarray(0, half - sent);
+        sent += part.length;
+        res.write(part);
+        if (sent >= half) {
+          seen.cutAt = sent;
+          upRes.destroy();
+          setTimeout(() => res.socket?.destroy(), 50);
+        }
+      });
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return Object.assign(seen, { server, port: (server.address() as AddressInfo).port });
+}
 
 describe('registry client', () => {
   it('parses auth challenges', () => {
@@ -76,6 +132,35 @@ describe('registry client', () => {
     assert.equal(fetched, true);
     assert.equal(JSON.parse(readFileSync(store.blobPath(BUSYBOX_CONFIG), 'utf8')).architecture, 'amd64');
     rmSync(dir, { recursive: true });
+  });
+
+  it('resumes a blob download cut part-way with a ranged request, and stores it verified', async () => {
+    const proxy = await cuttingProxy(PLAIN, { honourRanges: true });
+    try {
+      const layer = await busyboxLayer();
+      const { store, dir } = await contentStore();
+      const c = client(proxy.port);
+      assert.equal(await store.ingest(layer.digest, layer.size, { open: async () => (await c.openBlob('library/busybox', layer.digest)).body }), true);
+      assert.equal(proxy.cuts, 1, 'the first response was cut');
+      assert.deepEqual(proxy.ranges, [`bytes=${proxy.cutAt}-`], 'the rest came from where it broke');
+      rmSync(dir, { recursive: true });
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  it('fails a cut download (storing nothing) when the registry answers a range with the whole blob', async () => {
+    const proxy = await cuttingProxy(PLAIN, { honourRanges: false });
+    try {
+      const layer = await busyboxLayer();
+      const { store, dir } = await contentStore();
+      const c = client(proxy.port);
+      await assert.rejects(store.ingest(layer.digest, layer.size, { open: async () => (await c.openBlob('library/busybox', layer.digest)).body }));
+      assert.equal(await store.has(layer.digest), false);
+      rmSync(dir, { recursive: true });
+    } finally {
+      proxy.server.close();
+    }
   });
 
   it('answers a Basic challenge with credentials, and refuses without', async () => {

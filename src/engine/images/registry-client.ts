@@ -137,6 +137,38 @@ async function undici(): Promise<typeof import('undici')> {
   return (undiciModule ??= await import('undici'));
 }
 
+/** How many times one blob download may be resumed after a lost connection. */
+const MAX_RESUMES = 3;
+
+/**
+ * A blob response's body, continued from where it broke by `resume(offset)` (a ranged GET) when
+ * the connection ends early. Without a known size, or when the registry answers a range with
+ * anything but a 206 from that offset, the original error stands: never a body from byte 0 again.
+ */
+async function* resumingBody(res: Dispatcher.ResponseData, size: number | undefined, resume: (from: number) => Promise<Dispatcher.ResponseData>): AsyncGenerator<Buffer> {
+  let got = 0;
+  let body = res.body;
+  for (let resumes = 0; ; resumes++) {
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        yield chunk;
+      }
+      if (size === undefined || got >= size) return;
+      throw new SystemError(`the blob download ended after ${got} of ${size} bytes`);
+    } catch (err) {
+      if (size === undefined || resumes >= MAX_RESUMES || got >= size) throw err;
+      const next = await resume(got).catch(() => undefined);
+      const range = /^bytes (\d+)-/.exec(String(next?.headers['content-range'] ?? ''));
+      if (!next || next.statusCode !== 206 || Number(range?.[1]) !== got) {
+        await next?.body.dump().catch(() => {});
+        throw err;
+      }
+      body = next.body;
+    }
+  }
+}
+
 export class RegistryClient {
   private base: string | undefined;
   private dispatcher: Dispatcher | undefined;
@@ -163,16 +195,24 @@ export class RegistryClient {
     return { mediaType, digest, body };
   }
 
-  /** The blob's bytes, following redirects to blob storage. Verify them as you store them. */
+  /**
+   * The blob's bytes, following redirects to blob storage. Verify them as you store them. A
+   * connection lost part-way is resumed where it broke (`Range: bytes=N-`) when the registry
+   * serves ranges; the stream's reader sees one unbroken body.
+   */
   async openBlob(repository: string, digest: string): Promise<{ size: number | undefined; body: Readable }> {
-    const res = await this.send('GET', `/v2/${repository}/blobs/${digest}`, RegistryClient.scope(repository), {});
+    const path = `/v2/${repository}/blobs/${digest}`;
+    const scope = RegistryClient.scope(repository);
+    const res = await this.send('GET', path, scope, {});
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       if (res.statusCode === 404) throw new NotFound(`blob ${digest} not found in ${this.host}/${repository}: ${registryErrorText(text)}`);
       this.check(res.statusCode, text, repository);
     }
     const len = Number(res.headers['content-length']);
-    return { size: Number.isFinite(len) ? len : undefined, body: res.body as unknown as Readable };
+    const size = Number.isFinite(len) ? len : undefined;
+    const resume = (from: number) => this.send('GET', path, scope, { range: `bytes=${from}-` });
+    return { size, body: lazyStream().Readable.from(resumingBody(res, size, resume), { objectMode: false }) };
   }
 
   private check(status: number, text: string, repository: string): void {
