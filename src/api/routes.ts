@@ -7,10 +7,11 @@ import { routes as compatContainersLogs } from './compat/containers-logs.ts';
 import { routes as compatExec } from './compat/exec.ts';
 import { routes as compatContainers } from './compat/containers.ts';
 import { routes as compatImages } from './compat/images.ts';
+import { routes as compatNetworks } from './compat/networks.ts';
 import { routes as compatImagesArchive } from './compat/images-archive.ts';
 import { routes as compatRegistry } from './compat/registry.ts';
 import { routes as compatSystem } from './compat/system.ts';
 import { routes as libpodSystem } from './libpod/system.ts';
 
 export const allRoutes: Route[] = [
-  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...compatExec, ...libpodSystem];
+  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...compatExec, ...compatNetworks, ...libpodSystem];

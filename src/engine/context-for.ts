@@ -16,7 +16,8 @@ export function engineContext(opts: GlobalOptions): EngineContext {
   const conmon = findProgram(opts.conmon);
   return {
     paths: storePaths(opts.root, opts.runroot),
-    programs: { runc, conmon, init: findProgram('catatonit') },
+    programs: { runc, conmon, init: findProgram('catatonit'), netavark: findProgram('netavark'), aardvark: findProgram('aardvark-dns') },
+    networkPools: process.env['BERTH_NETWORK_POOL'] || undefined,
     // absolute paths, so the cleanup finds the same store and programs whatever its environment
     selfCommand: [process.execPath, process.argv[1]!, '--root', opts.root, '--runroot', opts.runroot, '--runtime', runc, '--conmon', conmon],
   };

@@ -7,6 +7,9 @@ export interface Programs {
   conmon: string;
   /** The init run as pid 1 with --init (catatonit). */
   init?: string;
+  /** netavark and aardvark-dns (the networks' setup and their DNS server). */
+  netavark?: string;
+  aardvark?: string;
 }
 
 export interface EngineContext {
@@ -22,4 +25,6 @@ export interface EngineContext {
    * conmon runs it as `… cleanup <id>` when a container exits.
    */
   selfCommand?: string[];
+  /** Address pools for new networks, as dockerd's --default-address-pool (`base=CIDR,size=N`, space separated); Docker's defaults when unset. */
+  networkPools?: string;
 }

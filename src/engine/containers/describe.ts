@@ -3,6 +3,7 @@
 import type { EngineContext } from '../context.ts';
 import { checkFilterKeys, filterBool, matchLabels, type Filters } from '../filters.ts';
 import { InvalidArgument } from '../errors.ts';
+import { portList } from '../network/port-bindings.ts';
 import { processArgs } from './create-config.ts';
 import { containerLayerDirs } from './rootfs.ts';
 import { containerPaths } from './store.ts';
@@ -169,7 +170,7 @@ export function containerSummary(rec: ContainerRecord, opts: { sizeRw?: number; 
     ImageID: rec.Image,
     Command: commandLine(rec),
     Created: unixSeconds(rec.Created),
-    Ports: [],
+    Ports: portList((rec.NetworkSettings?.['Ports'] ?? undefined) as Parameters<typeof portList>[0]),
     ...(opts.sizeRw !== undefined ? { SizeRw: opts.sizeRw, SizeRootFs: opts.sizeRootFs } : {}),
     Labels: rec.Config.Labels ?? {},
     State: rec.State.Status,
@@ -216,7 +217,12 @@ export function containerFilter(
     if (since && !(created(rec) > created(since))) return false;
     if (filters['health']?.length && !filters['health'].includes('none')) return false;
     if (isTask === true) return false;
-    if (filters['network']?.length && !filters['network'].includes(rec.HostConfig.NetworkMode || 'bridge')) return false;
+    if (filters['network']?.length) {
+      // by network name or id, as Docker matches them
+      const eps = (rec.NetworkSettings?.['Networks'] ?? {}) as Record<string, { NetworkID?: string }>;
+      const mine = Object.entries(eps).flatMap(([n, ep]) => [n, ep.NetworkID ?? '']);
+      if (!filters['network'].some((f) => mine.includes(f) || (f.length >= 12 && mine.some((m) => m.startsWith(f))))) return false;
+    }
     if (filters['volume']?.length) {
       const dests = mountsOf(rec).flatMap((m) => [String(m['Source']), String(m['Destination'])]);
       if (!filters['volume'].some((v) => dests.includes(v))) return false;
@@ -226,8 +232,10 @@ export function containerFilter(
       if (!filters['expose'].some((e) => ports.includes(e.includes('/') ? e : `${e}/tcp`))) return false;
     }
     if (filters['publish']?.length) {
-      const ports = Object.keys(rec.HostConfig.PortBindings ?? {});
-      if (!filters['publish'].some((e) => ports.includes(e.includes('/') ? e : `${e}/tcp`))) return false;
+      // published ports as the container's run made them (Docker matches the host side; both are accepted here)
+      const published = portList((rec.NetworkSettings?.['Ports'] ?? undefined) as Parameters<typeof portList>[0]).filter((p) => p['PublicPort'] !== undefined);
+      const keys = new Set([...Object.keys(rec.HostConfig.PortBindings ?? {}), ...published.flatMap((p) => [`${p['PublicPort']}/${p['Type']}`, `${p['PrivatePort']}/${p['Type']}`])]);
+      if (!filters['publish'].some((e) => keys.has(e.includes('/') ? e : `${e}/tcp`))) return false;
     }
     return true;
   };

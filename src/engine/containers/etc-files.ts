@@ -39,6 +39,8 @@ export interface HostsInput {
   hostGateway?: string;
   /** Host network: the host's /etc/hosts text, used as is when there are no extra hosts. */
   hostHosts?: string;
+  /** Lines for linked containers (legacy --link on the default bridge), "ip\tnames". */
+  linkLines?: readonly string[];
 }
 
 const DEFAULT_V4 = ['127.0.0.1\tlocalhost'];
@@ -60,6 +62,7 @@ export function hostsFile(input: HostsInput): string {
     if (!ipv6 && isIP(addr) === 6) continue;
     lines.push(`${addr}\t${name}`);
   }
+  lines.push(...(input.linkLines ?? []));
   const names = input.domainname ? `${input.hostname}.${input.domainname} ${input.hostname}` : input.hostname;
   for (const ip of input.ips ?? []) {
     if (!ipv6 && isIP(ip) === 6) continue;
@@ -84,6 +87,11 @@ export interface ResolvConfInput {
   networkMode?: string;
   /** The container's network has IPv6: keep IPv6 nameservers (and use IPv6 defaults). */
   ipv6?: boolean;
+  /**
+   * The networks' own DNS server (aardvark-dns on user-defined networks): it replaces the host's
+   * nameservers, and forwards what it doesn't know to them itself.
+   */
+  internalNameservers?: readonly string[];
 }
 
 const DEFAULT_NS_V4 = ['8.8.8.8', '8.8.4.4'];
@@ -126,6 +134,9 @@ export function resolvConf(input: ResolvConfInput): string {
   if (input.dns?.length) {
     nameservers = [...input.dns];
     overrides.push('nameservers');
+  } else if (input.internalNameservers?.length) {
+    notes.push(`# ExtServers: [${nameservers.join(' ')}]`);
+    nameservers = [...input.internalNameservers];
   } else if (input.networkMode !== 'host') {
     nameservers = nameservers.filter((ns) => !isLoopback(ns) && (ipv6 || isIP(ns) !== 6));
     if (nameservers.length === 0) {

@@ -18,12 +18,12 @@ export async function writeEtcFiles(ctx: EngineContext, rec: ContainerRecord, ne
   await Promise.all([
     writeFileAtomic(
       p.hosts,
-      hostsFile({ hostname, domainname: rec.Config.Domainname, extraHosts: rec.HostConfig.ExtraHosts, hostHosts, hostGateway: net.hostGateway, ips: net.addresses }),
+      hostsFile({ hostname, domainname: rec.Config.Domainname, extraHosts: rec.HostConfig.ExtraHosts, hostHosts, hostGateway: net.hostGateway, ips: net.addresses, linkLines: net.hostsLines, ipv6: net.ipv6 || undefined }),
       { durable: false },
     ),
     writeFileAtomic(
       p.resolvConf,
-      resolvConf({ host: hostResolv, dns: rec.HostConfig.Dns, dnsSearch: rec.HostConfig.DnsSearch, dnsOptions: rec.HostConfig.DnsOptions, networkMode: rec.HostConfig.NetworkMode }),
+      resolvConf({ host: hostResolv, dns: rec.HostConfig.Dns, dnsSearch: rec.HostConfig.DnsSearch, dnsOptions: rec.HostConfig.DnsOptions, networkMode: rec.HostConfig.NetworkMode, internalNameservers: net.nameservers }),
       { durable: false },
     ),
     writeFileAtomic(p.hostname, hostnameFile(hostname), { durable: false }),
