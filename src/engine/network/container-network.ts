@@ -15,7 +15,7 @@
 // leased → intent updated → netavark setup → record.
 import { randomBytes } from 'node:crypto';
 import type { EngineContext } from '../context.ts';
-import { InvalidArgument, SystemError } from '../errors.ts';
+import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../containers/types.ts';
 import { ContainerStore } from '../containers/store.ts';
 import { closeFd, PortInUse, reservePort } from '../../sys/ports.ts';
@@ -103,7 +103,8 @@ export async function planNetworks(
     networks[def.name] = plannedEndpoint(def, undefined);
   } else if (mode.kind === 'network') {
     const primary = await store.find(mode.name);
-    const reqKey = Object.keys(requested).find((k) => k === mode.name || k === primary.name || k === primary.id);
+    const given = input.hostConfig.NetworkMode || 'default';
+    const reqKey = Object.keys(requested).find((k) => k === given || k === mode.name || k === primary.name || k === primary.id);
     networks[primary.name] = plannedEndpoint(primary, reqKey ? requested[reqKey] ?? undefined : undefined);
     for (const [key, req] of Object.entries(requested)) {
       if (key === reqKey) continue;
@@ -144,7 +145,8 @@ function reservePorts(rec: ContainerRecord): Reserved {
       if (!got) {
         if (lastErr instanceof PortInUse) {
           const port = lo === hi ? String(lo) : `${lo}-${hi}`;
-          throw new SystemError(`driver failed programming external connectivity on endpoint ${rec.Name} (${rec.Id}): Bind for ${r.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`);
+          // not a SystemError: lifecycle words those as runtime failures, and Docker says this as is
+          throw new EngineError('system', `driver failed programming external connectivity on endpoint ${rec.Name} (${rec.Id}): Bind for ${r.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`);
         }
         throw new SystemError(`could not reserve host port for ${r.containerPort}/${r.protocol}: ${(lastErr as Error)?.message ?? 'unknown'}`);
       }
