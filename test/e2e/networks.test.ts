@@ -1,0 +1,253 @@
+// Networks and published ports through the real docker CLI and docker-py: network create/ls/
+// inspect/rm/prune, name and alias resolution on a user network, ports reachable from the host,
+// Docker's port conflict, live connect/disconnect, host and none modes. After each test nothing of
+// the network step is left: no namespace under the runroot, no iptables rule for the test's
+// subnets, no bridge interface of its networks.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { startBerth, waitFor, type Berth } from '../helpers/berth.ts';
+import { dockerFor, dockerPyFor, dockerResultFor, removeAllContainers, startRegistries } from '../helpers/fixtures.ts';
+
+const exec = promisify(execFile);
+const PORT = 5371;
+const R = `127.0.0.1:${PORT}/library`;
+const BUSYBOX = `${R}/busybox:latest`;
+const WEB = `${R}/web:latest`;
+// host ports of this suite (its registry's port + 13000 and on)
+const HOST_PORT = 18371;
+
+let b: Berth;
+let docker: ReturnType<typeof dockerFor>;
+let run: ReturnType<typeof dockerResultFor>;
+let py: ReturnType<typeof dockerPyFor>;
+let registries: { stop(): void };
+/** What this suite's networks took: their subnets and bridge interfaces, to check nothing is left. */
+const seenSubnets = new Set<string>();
+const seenInterfaces = new Set<string>();
+
+/** Remembers the subnet and interface of every network stored now. */
+function noteNetworks(): void {
+  const dir = join(b.root, 'networks');
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    if (!f.endsWith('.json') || f.startsWith('.')) continue;
+    const def = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { network_interface?: string; subnets?: Array<{ subnet: string }> };
+    if (def.network_interface) seenInterfaces.add(def.network_interface);
+    for (const s of def.subnets ?? []) seenSubnets.add(s.subnet);
+  }
+}
+
+async function get(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return res.text();
+}
+
+before(async () => {
+  registries = startRegistries([['start', PORT]]);
+  b = await startBerth();
+  docker = dockerFor(b);
+  run = dockerResultFor(b);
+  py = dockerPyFor(b);
+  await docker('pull', '-q', BUSYBOX);
+  await docker('pull', '-q', WEB);
+});
+
+afterEach(async () => {
+  noteNetworks();
+  await removeAllContainers(docker);
+  const custom = (await docker('network', 'ls', '--filter', 'type=custom', '-q')).stdout.split('\n').filter(Boolean);
+  if (custom.length) await docker('network', 'rm', ...custom);
+  const netns = join(b.runroot, 'netns');
+  assert.deepEqual(existsSync(netns) ? readdirSync(netns) : [], [], 'no network namespace left');
+  const rules = (await exec('iptables-save')).stdout;
+  for (const s of seenSubnets) assert.ok(!rules.includes(s), `no iptables rule for ${s} left`);
+  for (const i of seenInterfaces) assert.ok(!existsSync(`/sys/class/net/${i}`), `bridge ${i} is gone`);
+});
+
+after(async () => {
+  if (docker) await removeAllContainers(docker).catch(() => {});
+  await b?.stop();
+  registries?.stop();
+});
+
+describe('docker network', () => {
+  it('creates, lists, inspects, refuses duplicates, removes and prunes', async () => {
+    const id = (await docker('network', 'create', '--label', 'x=y', 'net-a')).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const dup = await run('network', 'create', 'net-a');
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /network with name net-a already exists/);
+    const ls = (await docker('network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}')).stdout;
+    for (const line of ['bridge bridge local', 'host host local', 'none null local', 'net-a bridge local']) assert.match(ls, new RegExp(`^${line}$`, 'm'));
+    assert.equal((await docker('network', 'ls', '--filter', 'label=x=y', '--format', '{{.Name}}')).stdout, 'net-a\n');
+    assert.equal((await docker('network', 'ls', '--filter', 'type=builtin', '--format', '{{.Name}}')).stdout.split('\n').filter(Boolean).sort().join(' '), 'bridge host none');
+    const [net] = JSON.parse((await docker('network', 'inspect', id.slice(0, 12))).stdout) as Array<Record<string, any>>;
+    assert.equal(net!['Name'], 'net-a');
+    assert.equal(net!['Driver'], 'bridge');
+    assert.equal(net!['Scope'], 'local');
+    assert.deepEqual(net!['Labels'], { x: 'y' });
+    assert.match(net!['IPAM'].Config[0].Subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    const bridgeSubnet = JSON.parse((await docker('network', 'inspect', 'bridge')).stdout)[0].IPAM.Config[0].Subnet;
+    assert.notEqual(net!['IPAM'].Config[0].Subnet, bridgeSubnet, 'a user network never takes the bridge subnet');
+
+    await docker('network', 'create', '--subnet', '10.231.0.0/24', '--gateway', '10.231.0.254', 'net-b');
+    const b2 = JSON.parse((await docker('network', 'inspect', 'net-b')).stdout)[0];
+    assert.deepEqual(b2.IPAM.Config, [{ Subnet: '10.231.0.0/24', Gateway: '10.231.0.254' }]);
+    const overlap = await run('network', 'create', '--subnet', '10.231.0.128/25', 'net-c');
+    assert.match(overlap.stderr, /Pool overlaps with other one on this address space/);
+
+    const missing = await run('network', 'inspect', 'no-such-net');
+    assert.match(missing.stderr, /network no-such-net not found/);
+    const pre = await run('network', 'rm', 'bridge');
+    assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
+
+    await docker('network', 'rm', 'net-a');
+    const pruned = (await docker('network', 'prune', '-f')).stdout;
+    assert.match(pruned, /net-b/);
+    assert.equal((await docker('network', 'ls', '--filter', 'type=custom', '-q')).stdout, '');
+  });
+
+  it('lets containers on a user network reach each other by name and by alias', async () => {
+    await docker('network', 'create', 'app');
+    await docker('run', '-d', '--name', 'web', '--network', 'app', '--network-alias', 'frontend', WEB);
+    const r = await run('run', '--rm', '--network', 'app', BUSYBOX, 'sh', '-c', 'wget -qO- http://web/ && wget -qO- http://frontend/ && cat /etc/resolv.conf');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^berth fixture web: OK\nberth fixture web: OK\n/);
+    const gateway = JSON.parse((await docker('network', 'inspect', 'app')).stdout)[0].IPAM.Config[0].Gateway;
+    assert.match(r.stdout, new RegExp(`^nameserver ${gateway.replace(/\./g, '\\.')}$`, 'm'), "aardvark-dns on the network's gateway");
+    const eps = JSON.parse((await docker('network', 'inspect', 'app')).stdout)[0].Containers as Record<string, { Name: string; IPv4Address: string }>;
+    assert.deepEqual(Object.values(eps).map((e) => e.Name), ['web']);
+    assert.match(Object.values(eps)[0]!.IPv4Address, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    const busy = await run('network', 'rm', 'app');
+    assert.match(busy.stderr, /error while removing network: network app id [0-9a-f]{64} has active endpoints/);
+  });
+
+  it('gives the default bridge no name resolution, and inspect shows the bridge endpoint', async () => {
+    await docker('run', '-d', '--name', 'web', WEB);
+    const ns = JSON.parse((await docker('inspect', '-f', '{{json .NetworkSettings}}', 'web')).stdout);
+    assert.match(ns.IPAddress, /^\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(ns.Networks.bridge.IPAddress, ns.IPAddress);
+    assert.equal(ns.Networks.bridge.Gateway, ns.Gateway);
+    assert.match(ns.Networks.bridge.EndpointID, /^[0-9a-f]{64}$/);
+    assert.match(ns.Networks.bridge.MacAddress, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    assert.ok(existsSync(ns.SandboxKey), 'SandboxKey is the namespace file');
+    assert.deepEqual(ns.Ports, { '80/tcp': null });
+    const byIp = await run('run', '--rm', BUSYBOX, 'wget', '-qO-', `http://${ns.IPAddress}/`);
+    assert.equal(byIp.stdout, 'berth fixture web: OK\n', byIp.stderr);
+    // (busybox's static resolver may crash rather than fail here: either way, no answer)
+    const byName = await run('run', '--rm', BUSYBOX, 'wget', '-qO-', '-T', '2', 'http://web/');
+    assert.notEqual(byName.code, 0);
+    assert.doesNotMatch(byName.stdout, /OK/);
+    const linked = await run('run', '--rm', '--link', 'web:site', BUSYBOX, 'wget', '-qO-', 'http://site/');
+    assert.equal(linked.stdout, 'berth fixture web: OK\n', linked.stderr);
+  });
+});
+
+describe('published ports', () => {
+  it('reaches -p HOST:80, -p 127.0.0.1::80 and -P from the host, and shows them', async () => {
+    await docker('run', '-d', '--name', 'fixed', '-p', `${HOST_PORT}:80`, WEB);
+    await docker('run', '-d', '--name', 'local', '-p', '127.0.0.1::80', WEB);
+    await docker('run', '-d', '--name', 'all', '-P', WEB);
+    assert.equal(await get(`http://127.0.0.1:${HOST_PORT}/`), 'berth fixture web: OK\n');
+    const hostAddr = (await exec('hostname', ['-I'])).stdout.trim().split(/\s+/)[0]!;
+    assert.equal(await get(`http://${hostAddr}:${HOST_PORT}/`), 'berth fixture web: OK\n', "through the host's own address");
+    const local = (await docker('port', 'local', '80')).stdout.trim();
+    assert.match(local, /^127\.0\.0\.1:\d+$/);
+    assert.equal(await get(`http://${local}/`), 'berth fixture web: OK\n');
+    const all = (await docker('port', 'all', '80/tcp')).stdout.trim().split('\n')[0]!;
+    assert.match(all, /^0\.0\.0\.0:\d+$/);
+    assert.equal(await get(`http://127.0.0.1:${all.split(':')[1]}/`), 'berth fixture web: OK\n');
+    const ps = (await docker('ps', '--format', '{{.Names}} {{.Ports}}')).stdout;
+    assert.match(ps, new RegExp(`^fixed 0\\.0\\.0\\.0:${HOST_PORT}->80/tcp$`, 'm'));
+    assert.equal((await docker('ps', '--filter', `publish=${HOST_PORT}`, '--format', '{{.Names}}')).stdout, 'fixed\n');
+    // conmon holds the port for the container (the fd passed at its start)
+    const conmon = (await docker('inspect', '-f', '{{.State.Pid}}', 'fixed')).stdout.trim();
+    const ss = (await exec('ss', ['-Hltnp', `sport = :${HOST_PORT}`])).stdout;
+    assert.match(ss, /"conmon"/);
+    assert.ok(conmon.length > 0);
+  });
+
+  it("refuses a port another container holds, in Docker's words", async () => {
+    await docker('run', '-d', '--name', 'first', '-p', `${HOST_PORT}:80`, WEB);
+    const r = await run('run', '-d', '--name', 'second', '-p', `${HOST_PORT}:80`, WEB);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`Bind for 0\\.0\\.0\\.0:${HOST_PORT} failed: port is already allocated`));
+    assert.doesNotMatch(r.stderr, /OCI runtime/);
+    await docker('stop', '-t', '1', 'first');
+    await docker('start', 'second');
+    assert.equal(await get(`http://127.0.0.1:${HOST_PORT}/`), 'berth fixture web: OK\n', 'the port is free once its holder stopped');
+  });
+});
+
+describe('connect and disconnect', () => {
+  it('adds and removes a network on a running container', async () => {
+    await docker('network', 'create', 'front');
+    await docker('network', 'create', 'back');
+    await docker('run', '-d', '--name', 'web', '--network', 'back', WEB);
+    await docker('run', '-d', '--name', 'client', '--network', 'front', BUSYBOX, 'sleep', '300');
+    const before = await run('exec', 'client', 'wget', '-qO-', '-T', '2', 'http://web/');
+    assert.notEqual(before.code, 0, 'not on the same network yet');
+    await docker('network', 'connect', '--alias', 'cli', 'back', 'client');
+    const addrs = (await docker('exec', 'client', 'ip', '-o', '-4', 'addr')).stdout;
+    assert.match(addrs, /eth1\s+inet /);
+    assert.equal((await docker('exec', 'client', 'wget', '-qO-', 'http://web/')).stdout, 'berth fixture web: OK\n');
+    const ns = JSON.parse((await docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', 'client')).stdout);
+    assert.deepEqual(Object.keys(ns).sort(), ['back', 'front']);
+    assert.ok(ns.back.Aliases.includes('cli'));
+    await docker('network', 'disconnect', 'back', 'client');
+    assert.doesNotMatch((await docker('exec', 'client', 'ip', '-o', '-4', 'addr')).stdout, /eth1/);
+    const again = await run('network', 'disconnect', 'back', 'client');
+    assert.match(again.stderr, /is not connected to network back/);
+    // a stopped container is only recorded, and gets the network at its next start
+    await docker('stop', '-t', '0', 'client');
+    await docker('network', 'connect', 'back', 'client');
+    await docker('start', 'client');
+    assert.match((await docker('exec', 'client', 'ip', '-o', '-4', 'addr')).stdout, /eth1\s+inet /);
+  });
+});
+
+describe('network modes', () => {
+  it('--network host shares the host stack, none has only lo', async () => {
+    const hostLinks = readdirSync('/sys/class/net').length;
+    const host = await run('run', '--rm', '--network', 'host', BUSYBOX, 'sh', '-c', 'ls /sys/class/net | wc -l');
+    assert.equal(Number(host.stdout.trim()), hostLinks, host.stderr);
+    const none = await run('run', '--rm', '--network', 'none', BUSYBOX, 'ls', '/sys/class/net');
+    assert.equal(none.stdout, 'lo\n');
+    const missing = await run('run', '--rm', '--network', 'nowhere', BUSYBOX, 'true');
+    assert.match(missing.stderr, /network nowhere not found/);
+  });
+});
+
+describe('docker-py', () => {
+  it('creates, connects, lists and removes networks', async () => {
+    const { stdout } = await py(`
+net = client.networks.create('pynet', driver='bridge', labels={'k': 'v'})
+c = client.containers.run('${BUSYBOX}', 'sleep 300', detach=True, name='pyc')
+net.connect(c, aliases=['pyalias'])
+net.reload()
+c.reload()
+out = {
+  'names': sorted(n.name for n in client.networks.list()),
+  'members': [x.name for x in net.containers],
+  'aliases': c.attrs['NetworkSettings']['Networks']['pynet']['Aliases'],
+  'label': client.networks.list(filters={'label': 'k=v'})[0].name,
+}
+net.disconnect(c)
+c.remove(force=True)
+net.remove()
+out['after'] = sorted(n.name for n in client.networks.list())
+print(json.dumps(out))
+`);
+    const out = JSON.parse(stdout);
+    assert.deepEqual(out.names, ['bridge', 'host', 'none', 'pynet']);
+    assert.deepEqual(out.members, ['pyc']);
+    assert.ok(out.aliases.includes('pyalias'));
+    assert.equal(out.label, 'pynet');
+    assert.deepEqual(out.after, ['bridge', 'host', 'none']);
+  });
+});
+
+void waitFor;
