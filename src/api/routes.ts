@@ -11,7 +11,8 @@ import { routes as compatNetworks } from './compat/networks.ts';
 import { routes as compatImagesArchive } from './compat/images-archive.ts';
 import { routes as compatRegistry } from './compat/registry.ts';
 import { routes as compatSystem } from './compat/system.ts';
+import { routes as compatVolumes } from './compat/volumes.ts';
 import { routes as libpodSystem } from './libpod/system.ts';
 
 export const allRoutes: Route[] = [
-  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...compatExec, ...compatNetworks, ...libpodSystem];
+  ...compatContainers,...compatSystem, ...compatImages, ...compatImagesArchive, ...compatRegistry, ...compatEvents, ...compatContainersFs, ...compatContainersStats, ...compatContainersLogs, ...compatExec, ...compatNetworks, ...compatVolumes, ...libpodSystem];

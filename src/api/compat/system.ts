@@ -250,12 +250,12 @@ export const routes: Route[] = [
         if (!DF_TYPES.has(t)) throw new InvalidArgument(`unknown object type: ${t}`);
       }
       const want = (t: string) => types.length === 0 || types.includes(t);
-      // The container and volume stores arrive with their own issues; empty until then.
+      // The build cache arrives with the builder; empty until then.
       const { imageDiskUsage, containerDiskUsage } = await import('../../engine/images/usage.ts');
       return {
         ...(want('image') ? await imageDiskUsage(engine, apiVersion) : {}),
         ...(want('container') ? await containerDiskUsage(engine) : {}),
-        ...(want('volume') ? { Volumes: [] } : {}),
+        ...(want('volume') ? { Volumes: await (await import('../../engine/volumes/operations.ts')).volumesDiskUsage(engine) } : {}),
         ...(want('build-cache') ? { BuildCache: [] } : {}),
       };
     },

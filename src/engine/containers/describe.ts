@@ -4,6 +4,7 @@ import type { EngineContext } from '../context.ts';
 import { checkFilterKeys, filterBool, matchLabels, type Filters } from '../filters.ts';
 import { InvalidArgument } from '../errors.ts';
 import { portList } from '../network/port-bindings.ts';
+import { recordMountPoints } from '../volumes/plan.ts';
 import { processArgs } from './create-config.ts';
 import { containerLayerDirs } from './rootfs.ts';
 import { containerPaths } from './store.ts';
@@ -101,21 +102,13 @@ export function networkSettings(rec: ContainerRecord) {
   };
 }
 
-/** Bind and tmpfs mounts as inspect lists them (volumes join with the volumes issue). */
+/** Binds, volumes and --mount tmpfs mounts as inspect lists them (Docker's MountPoint fields). */
 function mountsOf(rec: ContainerRecord): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const b of rec.HostConfig.Binds ?? []) {
-    const parts = b.split(':');
-    if (!parts[0]?.startsWith('/')) continue;
-    const opts = (parts[2] ?? '').split(',').filter(Boolean);
-    const prop = opts.find((o) => /^r?(shared|slave|private)$/.test(o)) ?? 'rprivate';
-    out.push({ Type: 'bind', Source: parts[0], Destination: parts[1] ?? '', Mode: parts[2] ?? '', RW: !opts.includes('ro'), Propagation: prop });
-  }
-  for (const m of rec.HostConfig.Mounts ?? []) {
-    if (m.Type === 'bind') out.push({ Type: 'bind', Source: m.Source ?? '', Destination: m.Target ?? '', Mode: '', RW: !m.ReadOnly, Propagation: m.BindOptions?.Propagation || 'rprivate' });
-    else if (m.Type === 'tmpfs') out.push({ Type: 'tmpfs', Source: '', Destination: m.Target ?? '', Mode: '', RW: !m.ReadOnly, Propagation: '' });
-  }
-  return out;
+  return recordMountPoints(rec).map((m) =>
+    m.Type === 'volume'
+      ? { Type: 'volume', Name: m.Name ?? '', Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+  );
 }
 
 export function containerInspect(ctx: EngineContext, rec: ContainerRecord, opts: { sizeRw?: number; sizeRootFs?: number } = {}): Record<string, unknown> {
@@ -224,7 +217,8 @@ export function containerFilter(
       if (!filters['network'].some((f) => mine.includes(f) || (f.length >= 12 && mine.some((m) => m.startsWith(f))))) return false;
     }
     if (filters['volume']?.length) {
-      const dests = mountsOf(rec).flatMap((m) => [String(m['Source']), String(m['Destination'])]);
+      // a volume by its name, another mount by its source, or any by its destination (Docker's)
+      const dests = mountsOf(rec).flatMap((m) => [String(m['Name'] || m['Source']), String(m['Destination'])]);
       if (!filters['volume'].some((v) => dests.includes(v))) return false;
     }
     if (filters['expose']?.length) {

@@ -88,7 +88,7 @@ export async function createContainer(ctx: EngineContext, body: CreateBody, opts
     await containerEvent(ctx, rec, 'create');
     return { Id: id, Warnings: [] };
   } catch (err) {
-    await forgetMounts(ctx, mounts ?? []).catch(() => {});
+    await forgetMounts(ctx, mounts ?? [], id).catch(() => {});
     await fs.rm(p.dir, { recursive: true, force: true });
     await store.releaseName(chosen, id);
     throw err;

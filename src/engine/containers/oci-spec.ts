@@ -4,7 +4,8 @@
 import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { InvalidArgument, SystemError } from '../errors.ts';
-import { normalizeCapabilities, parseBind, parseSecurityOpts, processArgs, type SecurityOptions } from './create-config.ts';
+import { normalizeCapabilities, parseSecurityOpts, processArgs, type SecurityOptions } from './create-config.ts';
+import { recordMountPoints } from '../volumes/plan.ts';
 import { linuxResources, type OciDeviceCgroup, type OciLinuxResources } from './resources.ts';
 import {
   ALL_CAPABILITIES,
@@ -19,7 +20,7 @@ import {
   defaultMounts,
   type OciMount,
 } from './spec-defaults.ts';
-import type { ContainerRecord, HostConfig, MountSpec } from './types.ts';
+import type { ContainerRecord, HostConfig, MountPoint } from './types.ts';
 import { resolveInRoot, resolveUser } from './user.ts';
 
 // ---- the parts of runtime-spec 1.0.2 berth writes ---------------------------------------
@@ -137,7 +138,7 @@ export interface SpecInput {
   namespacePath(kind: NamespaceKind, containerRef: string): Promise<string>;
   /** The network namespace the network step made; undefined = a new one (bridge/none), none for host. */
   netnsPath?: string;
-  /** The host path behind a named (or anonymous, name '') volume; undefined skips the mount. TODO(volumes). */
+  /** The host path behind a volume mount point (by the volume's name and the mount's destination); undefined skips the mount. */
   volumeSource?(name: string, target: string): Promise<string | undefined>;
   /** A shared /dev/shm (ipc container:/shareable) to bind instead of a private tmpfs. */
   shmPath?: string;
@@ -202,7 +203,7 @@ export async function buildSpec(input: SpecInput): Promise<OciSpec> {
   };
   const sysctl = sysctls(hc);
   if (Object.keys(sysctl).length) linux.sysctl = sysctl;
-  const propagation = rootfsPropagation(hc);
+  const propagation = rootfsPropagation(rec);
   if (propagation) linux.rootfsPropagation = propagation;
   if (!privileged && !sec.unconfinedPaths) {
     linux.maskedPaths = hc.MaskedPaths ?? defaultMaskedPaths();
@@ -380,8 +381,7 @@ function buildMounts(input: SpecInput, sec: SecurityOptions): OciMount[] {
 function userDestinations(input: SpecInput): Set<string> {
   const hc = input.rec.HostConfig;
   const out = new Set<string>();
-  for (const b of hc.Binds ?? []) out.add(parseBind(b).target);
-  for (const m of hc.Mounts ?? []) if (m.Target) out.add(posix.normalize(m.Target));
+  for (const m of recordMountPoints(input.rec)) out.add(m.Destination);
   for (const t of Object.keys(hc.Tmpfs ?? {})) out.add(posix.normalize(t));
   return out;
 }
@@ -408,15 +408,9 @@ function bindOptions(readOnly: boolean, propagation: string, recursive = true): 
 async function userMounts(input: SpecInput): Promise<OciMount[]> {
   const hc = input.rec.HostConfig;
   const out: OciMount[] = [];
-  for (const raw of hc.Binds ?? []) {
-    const b = parseBind(raw);
-    let source: string | undefined = b.source;
-    if (b.type === 'volume') source = await input.volumeSource?.(b.source, b.target);
-    if (!source) continue;
-    out.push({ destination: b.target, type: 'bind', source, options: bindOptions(b.readOnly, b.propagation) });
-  }
-  for (const m of hc.Mounts ?? []) {
-    const mount = await fromMountSpec(input, m);
+  // binds, volumes and --mount tmpfs, as planned at create (volumes/plan.ts)
+  for (const m of recordMountPoints(input.rec)) {
+    const mount = await fromMountPoint(input, m);
     if (mount) out.push(mount);
   }
   for (const [dest, opts] of Object.entries(hc.Tmpfs ?? {})) {
@@ -429,24 +423,24 @@ async function userMounts(input: SpecInput): Promise<OciMount[]> {
 
 const depth = (p: string) => posix.normalize(p).split('/').filter(Boolean).length;
 
-async function fromMountSpec(input: SpecInput, m: MountSpec): Promise<OciMount | undefined> {
-  const target = posix.normalize(m.Target ?? '/');
+async function fromMountPoint(input: SpecInput, m: MountPoint): Promise<OciMount | undefined> {
+  const target = m.Destination;
   switch (m.Type) {
     case 'bind':
       return {
         destination: target,
         type: 'bind',
-        source: posix.normalize(m.Source ?? ''),
-        options: bindOptions(!!m.ReadOnly, m.BindOptions?.Propagation || 'rprivate', !m.BindOptions?.NonRecursive),
+        source: m.Source,
+        options: bindOptions(!m.RW, m.Propagation || 'rprivate', !m.Spec?.BindOptions?.NonRecursive),
       };
     case 'volume': {
-      const source = await input.volumeSource?.(m.Source ?? '', target);
-      return source ? { destination: target, type: 'bind', source, options: bindOptions(!!m.ReadOnly, 'rprivate') } : undefined;
+      const source = await input.volumeSource?.(m.Name ?? '', target);
+      return source ? { destination: target, type: 'bind', source, options: bindOptions(!m.RW, m.Propagation || 'rprivate') } : undefined;
     }
     case 'tmpfs': {
       const user: string[] = [];
-      if (m.ReadOnly) user.push('ro');
-      const t = m.TmpfsOptions;
+      if (!m.RW) user.push('ro');
+      const t = m.Spec?.TmpfsOptions;
       if (t?.Mode) user.push(`mode=${t.Mode.toString(8)}`);
       if (t?.SizeBytes) user.push(`size=${t.SizeBytes}`);
       for (const o of t?.Options ?? []) user.push(o.length === 2 ? `${o[0]}=${o[1]}` : o[0]!);
@@ -467,10 +461,9 @@ function applyReadonlyRootfs(mounts: OciMount[], hc: HostConfig, user: Set<strin
   }
 }
 
-function rootfsPropagation(hc: HostConfig): string | undefined {
+function rootfsPropagation(rec: ContainerRecord): string | undefined {
   const props: string[] = [];
-  for (const b of hc.Binds ?? []) props.push(parseBind(b).propagation);
-  for (const m of hc.Mounts ?? []) if (m.Type === 'bind' && m.BindOptions?.Propagation) props.push(m.BindOptions.Propagation);
+  for (const m of recordMountPoints(rec)) if (m.Type === 'bind') props.push(m.Propagation);
   if (props.some((p) => p === 'shared' || p === 'rshared')) return 'rshared';
   if (props.some((p) => p === 'slave' || p === 'rslave')) return 'rslave';
   return undefined;

@@ -183,6 +183,10 @@ export interface MountPoint {
   Anonymous?: boolean;
   /** Don't copy the image's content at the path into a new empty volume. */
   NoCopy?: boolean;
+  /** The copy-up was made (or found the volume in use): Docker populates a volume once, at the container's first use. */
+  Populated?: boolean;
+  /** The HostConfig.Mounts entry it came from (bind options, tmpfs options, a volume's subpath). */
+  Spec?: MountSpec;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

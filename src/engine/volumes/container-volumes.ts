@@ -10,25 +10,168 @@
 // - releaseMounts on every end of a run (idempotent): unmounts what prepareMounts mounted when
 //   no other running container uses it.
 // - removeContainerVolumes at `rm` (with `v`): the container's anonymous volumes go.
+//
+// What one run mounted is listed in `<runroot>/volumes/.runs/<container id>` (written before
+// the first mount, removed after the last unmount), so that releaseMounts, whichever process
+// and however often it runs, sends each unmount event once and only for a run that happened.
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
+import { EngineError, InvalidArgument, NotFound } from '../errors.ts';
+import { recordEvent } from '../events/journal.ts';
+import { ContainerStore } from '../containers/store.ts';
 import type { ContainerConfig, ContainerRecord, HostConfig, MountPoint } from '../containers/types.ts';
+import { resolveInRoot } from '../storage/container-fs.ts';
+import { readJson, writeJsonAtomic } from '../../store/atomic.ts';
+import { copyUp } from './copy-up.ts';
+import { needsMount } from './driver-options.ts';
+import { mountVolume, unmountVolume } from './driver-mount.ts';
+import { newVolumeName } from './names.ts';
+import { planMountPoints, recordMountPoints } from './plan.ts';
+import { addPending, removePending } from './references.ts';
+import { removeVolume } from './operations.ts';
+import { VolumeStore } from './store.ts';
 
-export async function planMounts(
-  _ctx: EngineContext,
-  _input: { id: string; config: ContainerConfig; hostConfig: HostConfig },
-): Promise<MountPoint[]> {
-  return [];
+export async function planMounts(ctx: EngineContext, input: { id: string; config: ContainerConfig; hostConfig: HostConfig }): Promise<MountPoint[]> {
+  const containers = new ContainerStore(ctx);
+  const others = new Map<string, MountPoint[]>();
+  for (const spec of input.hostConfig.VolumesFrom ?? []) {
+    const ref = spec.split(':', 1)[0]!;
+    if (!ref || others.has(ref)) continue;
+    try {
+      others.set(ref, recordMountPoints(await containers.find(ref)));
+    } catch (err) {
+      if (err instanceof NotFound) throw new InvalidArgument(err.message, { cause: err });
+      throw err;
+    }
+  }
+  const planned = planMountPoints(input.config, input.hostConfig, (ref) => others.get(ref) ?? []);
+  const volumes = new VolumeStore(ctx);
+  const done: MountPoint[] = [];
+  try {
+    for (const { mp, volume } of planned) {
+      if (volume) {
+        const name = volume.name || newVolumeName();
+        if (volume.mustExist) {
+          await volumes.withLock(name, async () => {
+            if (!(await volumes.read(name))) throw new NotFound(`get ${name}: no such volume`);
+            await addPending(ctx, name, input.id);
+          });
+        } else {
+          await volumes.create(
+            { name, labels: volume.labels, options: volume.options, anonymous: !volume.name },
+            { whileLocked: () => addPending(ctx, name, input.id) },
+          );
+        }
+        mp.Name = name;
+        mp.Source = volumes.paths(name).data;
+      }
+      done.push(mp);
+    }
+  } catch (err) {
+    await forgetMounts(ctx, done, input.id).catch(() => {});
+    throw err;
+  }
+  return planned.map((p) => p.mp);
 }
 
-export async function forgetMounts(_ctx: EngineContext, _mounts: MountPoint[]): Promise<void> {}
+/**
+ * Undoes a plan whose container was not made: its claims on the volumes go, and the anonymous
+ * volumes it made. Without the container's id the claims are left to go stale.
+ */
+export async function forgetMounts(ctx: EngineContext, mounts: MountPoint[], id?: string): Promise<void> {
+  for (const mp of mounts) {
+    if (mp.Type !== 'volume' || !mp.Name) continue;
+    if (id) await removePending(ctx, mp.Name, id);
+    if (mp.Anonymous) await removeVolume(ctx, mp.Name, { force: true, quietInUse: true }).catch(() => {});
+  }
+}
 
 /** `(volumeName, target) → host path` for the OCI spec's volume mounts. */
 export type VolumeSource = (name: string, target: string) => Promise<string | undefined>;
 
-export async function prepareMounts(_ctx: EngineContext, _rec: ContainerRecord, _rootfs: string): Promise<VolumeSource> {
-  return async () => undefined;
+function runFile(ctx: EngineContext, id: string): string {
+  return join(ctx.paths.runroot, 'volumes', '.runs', id);
 }
 
-export async function releaseMounts(_ctx: EngineContext, _rec: ContainerRecord): Promise<void> {}
+interface RunMounts {
+  /** Volumes this run may have mounted (listed before the mount). */
+  volumes: string[];
+  /** Those a mount event was sent for (an unmount event follows for each). */
+  events?: string[];
+}
 
-export async function removeContainerVolumes(_ctx: EngineContext, _rec: ContainerRecord): Promise<void> {}
+export async function prepareMounts(ctx: EngineContext, rec: ContainerRecord, rootfs: string): Promise<VolumeSource> {
+  const store = new VolumeStore(ctx);
+  const sources = new Map<string, string>();
+  const key = (name: string, target: string) => `${name}\0${target}`;
+  const mps = (rec.MountPoints ?? []).filter((m) => m.Type === 'volume' && m.Name);
+  if (mps.length === 0) return async () => undefined;
+  const file = runFile(ctx, rec.Id);
+  const run: RunMounts = (await readJson<RunMounts>(file).catch(() => undefined)) ?? { volumes: [] };
+  await fs.mkdir(join(ctx.paths.runroot, 'volumes', '.runs'), { recursive: true, mode: 0o700 });
+  for (const mp of mps) {
+    const name = mp.Name!;
+    const vol = await store.read(name);
+    if (!vol) throw new NotFound(`error while mounting volume '${mp.Source}': get ${name}: no such volume`);
+    // listed before it is mounted: a kill between the two leaves an unmount to do, never a mount nobody knows of
+    if (!run.volumes.includes(name)) {
+      run.volumes.push(name);
+      await writeJsonAtomic(file, run, { durable: false });
+    }
+    const data = await mountVolume(ctx, vol, rec.Id);
+    let source = data;
+    const sub = mp.Spec?.VolumeOptions?.Subpath;
+    if (sub) {
+      source = await resolveInRoot(data, sub, { followLast: true });
+      if (!(await fs.stat(source).then(() => true, () => false))) {
+        throw new InvalidArgument(`error while mounting volume '${data}': cannot access path ${source}: no such file or directory`);
+      }
+    }
+    if (!mp.NoCopy && !mp.Populated) {
+      await store.withLock(name, async () => {
+        try {
+          copyUp(rootfs, mp.Destination, data);
+        } catch (err) {
+          throw new EngineError('system', `failed to populate volume: ${(err as Error).message}`, { cause: err });
+        }
+      });
+      // Docker populates at the container's first use only; the record is written after init
+      mp.Populated = true;
+    }
+    sources.set(key(name, mp.Destination), source);
+    if (!run.events?.includes(name)) {
+      run.events = [...(run.events ?? []), name];
+      await writeJsonAtomic(file, run, { durable: false });
+    }
+    await recordEvent(ctx, {
+      type: 'volume',
+      action: 'mount',
+      id: name,
+      attributes: { container: rec.Id, destination: mp.Destination, driver: vol.Driver, propagation: mp.Propagation, 'read/write': String(mp.RW) },
+    });
+  }
+  return async (name, target) => sources.get(key(name, target));
+}
+
+export async function releaseMounts(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+  const file = runFile(ctx, rec.Id);
+  const run = await readJson<RunMounts>(file).catch(() => undefined);
+  if (!run) return;
+  const store = new VolumeStore(ctx);
+  for (const name of run.volumes) {
+    const vol = await store.read(name).catch(() => undefined);
+    if (vol && needsMount(vol.Options)) await unmountVolume(ctx, name, rec.Id);
+    if (!run.events?.includes(name)) continue;
+    await recordEvent(ctx, { type: 'volume', action: 'unmount', id: name, attributes: { container: rec.Id, driver: vol?.Driver ?? 'local' } });
+  }
+  await fs.rm(file, { force: true });
+}
+
+export async function removeContainerVolumes(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+  for (const mp of rec.MountPoints ?? []) {
+    if (mp.Type !== 'volume' || !mp.Name || !mp.Anonymous) continue;
+    // one another container still uses (volumes-from) stays, as Docker leaves it
+    await removeVolume(ctx, mp.Name, { force: true, quietInUse: true }).catch(() => {});
+  }
+}
