@@ -47,7 +47,8 @@ async function get(url: string): Promise<string> {
 
 before(async () => {
   registries = startRegistries([['start', PORT]]);
-  b = await startBerth();
+  // a pool of this suite's own: its subnets are its alone, whatever other suites run meanwhile
+  b = await startBerth({ env: { BERTH_NETWORK_POOL: 'base=10.137.0.0/16,size=24' } });
   docker = dockerFor(b);
   run = dockerResultFor(b);
   py = dockerPyFor(b);
@@ -64,7 +65,13 @@ afterEach(async () => {
   assert.deepEqual(existsSync(netns) ? readdirSync(netns) : [], [], 'no network namespace left');
   const rules = (await exec('iptables-save')).stdout;
   for (const s of seenSubnets) assert.ok(!rules.includes(s), `no iptables rule for ${s} left`);
-  for (const i of seenInterfaces) assert.ok(!existsSync(`/sys/class/net/${i}`), `bridge ${i} is gone`);
+  for (const i of seenInterfaces) {
+    if (!existsSync(`/sys/class/net/${i}`)) continue;
+    // the name may be another store's by now (a suite running meanwhile): then its claim says so
+    const claim = `/run/berth-claims/interface-${i}`;
+    const owner = existsSync(claim) ? (JSON.parse(readFileSync(claim, 'utf8')) as { def: string }).def : '';
+    assert.ok(owner && !owner.startsWith(b.root + '/'), `bridge ${i} is gone`);
+  }
 });
 
 after(async () => {
@@ -75,6 +82,7 @@ after(async () => {
 
 describe('docker network', () => {
   it('creates, lists, inspects, refuses duplicates, removes and prunes', async () => {
+    const since = String(Math.floor(Date.now() / 1000) - 1);
     const id = (await docker('network', 'create', '--label', 'x=y', 'net-a')).stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     const dup = await run('network', 'create', 'net-a');
@@ -105,6 +113,8 @@ describe('docker network', () => {
     assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
 
     await docker('network', 'rm', 'net-a');
+    const events = (await docker('events', '--since', since, '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}')).stdout;
+    assert.deepEqual(events.trim().split('\n').filter((l) => l.endsWith(' net-a')), ['create net-a', 'destroy net-a']);
     const pruned = (await docker('network', 'prune', '-f')).stdout;
     assert.match(pruned, /net-b/);
     assert.equal((await docker('network', 'ls', '--filter', 'type=custom', '-q')).stdout, '');
@@ -198,6 +208,9 @@ describe('connect and disconnect', () => {
     assert.deepEqual(Object.keys(ns).sort(), ['back', 'front']);
     assert.ok(ns.back.Aliases.includes('cli'));
     await docker('network', 'disconnect', 'back', 'client');
+    const clientId = (await docker('inspect', '-f', '{{.Id}}', 'client')).stdout.trim();
+    const events = (await docker('events', '--since', '0', '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=network', '--filter', 'network=back', '--format', '{{.Action}} {{.Actor.Attributes.container}}')).stdout;
+    assert.deepEqual(events.trim().split('\n').filter((l) => l.endsWith(clientId)), [`connect ${clientId}`, `disconnect ${clientId}`]);
     assert.doesNotMatch((await docker('exec', 'client', 'ip', '-o', '-4', 'addr')).stdout, /eth1/);
     const again = await run('network', 'disconnect', 'back', 'client');
     assert.match(again.stderr, /is not connected to network back/);

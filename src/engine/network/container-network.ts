@@ -18,6 +18,7 @@ import type { EngineContext } from '../context.ts';
 import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../containers/types.ts';
 import { ContainerStore } from '../containers/store.ts';
+import { recordEvent } from '../events/journal.ts';
 import { closeFd, PortInUse, reservePort } from '../../sys/ports.ts';
 import { dnsAliases, idleEndpoint, isUserNetwork, liveEndpoint, plannedEndpoint, type Endpoint, type EndpointRequest } from './endpoint.ts';
 import { hasIntent, readIntent, removeIntent, writeIntent, type IntentNetwork, type NetworkIntent } from './intent.ts';
@@ -214,7 +215,7 @@ export async function setupNetwork(ctx: EngineContext, rec: ContainerRecord): Pr
     for (const [name, ep] of endpoints) {
       const def = defs[name]!;
       const iface = intent.networks[def.name]!.attachment.interface_name;
-      live[def.name] = liveEndpoint(ep, def, rec.Name, rec.Id, status[def.name], iface);
+      live[def.name] = liveEndpoint(ep, def, rec.Name, rec.Id, status[intent.networks[def.name]!.network.name], iface);
     }
     settings['Networks'] = live;
     settings['SandboxID'] = randomBytes(32).toString('hex');
@@ -229,6 +230,8 @@ export async function setupNetwork(ctx: EngineContext, rec: ContainerRecord): Pr
       MacAddress: bridge?.MacAddress ?? '',
     });
     rec.NetworkSettings = settings;
+    // Docker's `network connect` of each network as the container starts
+    for (const [name, n] of Object.entries(intent.networks)) await networkEvent(ctx, { id: n.network.id, name, driver: n.network.driver }, 'connect', rec.Id);
     return {
       netnsPath: intent.netns,
       reservedFds: reserved.fds,
@@ -247,8 +250,8 @@ function optionsFor(intent: NetworkIntent, names: string[], withPorts: boolean):
   const info: NetavarkOptions['network_info'] = {};
   for (const n of names) {
     const net = intent.networks[n]!;
-    networks[n] = net.attachment;
-    info[n] = net.network;
+    networks[net.network.name] = net.attachment;
+    info[net.network.name] = net.network;
   }
   return { container_id: intent.containerId, container_name: intent.containerName, port_mappings: withPorts ? intent.ports : [], networks, network_info: info };
 }
@@ -258,7 +261,7 @@ async function etcFacts(ctx: EngineContext, rec: ContainerRecord, live: Record<s
   const nameservers: string[] = [];
   for (const def of Object.values(defs)) {
     if (!def.dns_enabled) continue;
-    for (const ns of status[def.name]?.dns_server_ips ?? []) if (!nameservers.includes(ns)) nameservers.push(ns);
+    for (const ns of status[netavarkForm(def).name]?.dns_server_ips ?? []) if (!nameservers.includes(ns)) nameservers.push(ns);
   }
   return {
     addresses: addresses.slice(0, 1),
@@ -288,8 +291,12 @@ async function linkLines(ctx: EngineContext, rec: ContainerRecord): Promise<stri
 
 // ---- teardown ----------------------------------------------------------------------------
 
+function networkEvent(ctx: EngineContext, net: { id: string; name: string; driver: string }, action: string, containerId: string): Promise<void> {
+  return recordEvent(ctx, { type: 'network', action, id: net.id, attributes: { container: containerId, name: net.name, type: net.driver } });
+}
+
 /** Undoes what an intent file says was (maybe) set up; idempotent. */
-async function undo(ctx: EngineContext, containerId: string): Promise<void> {
+async function undo(ctx: EngineContext, containerId: string, events = false): Promise<void> {
   const intent = await readIntent(ctx, containerId);
   if (intent) {
     const names = Object.keys(intent.networks);
@@ -299,6 +306,7 @@ async function undo(ctx: EngineContext, containerId: string): Promise<void> {
     if (withPorts.length) await netavarkTeardown(ctx, intent.netns, optionsFor(intent, withPorts, true)).catch(() => {});
     if (without.length) await netavarkTeardown(ctx, intent.netns, optionsFor(intent, without, false)).catch(() => {});
     for (const n of names) await releaseAddresses(ctx, intent.networks[n]!.network.id, containerId);
+    if (events) for (const n of names) await networkEvent(ctx, { id: intent.networks[n]!.network.id, name: n, driver: intent.networks[n]!.network.driver }, 'disconnect', containerId).catch(() => {});
   }
   await removeNetns(ctx, containerId);
   await removeIntent(ctx, containerId);
@@ -306,7 +314,7 @@ async function undo(ctx: EngineContext, containerId: string): Promise<void> {
 
 export async function teardownNetwork(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
   if (networkMode(rec.HostConfig, rec.Config).kind !== 'network') return;
-  await undo(ctx, rec.Id);
+  await undo(ctx, rec.Id, true);
   const ns = rec.NetworkSettings;
   if (!ns) return;
   const nets = (ns['Networks'] ?? {}) as Record<string, Endpoint>;
@@ -327,7 +335,7 @@ export async function connectLive(ctx: EngineContext, rec: ContainerRecord, def:
     intent.networks[def.name] = { network: netavarkForm(def), attachment: { static_ips: [ip], aliases: dnsAliases(def, rec.Id, ep), interface_name: `eth${i}` }, withPorts: false };
     await writeIntent(ctx, intent);
     const status = await netavarkSetup(ctx, intent.netns, optionsFor(intent, [def.name], false));
-    return liveEndpoint(ep, def, rec.Name, rec.Id, status[def.name], `eth${i}`);
+    return liveEndpoint(ep, def, rec.Name, rec.Id, status[netavarkForm(def).name], `eth${i}`);
   } catch (err) {
     await disconnectLive(ctx, rec, def.name).catch(() => {});
     throw err;

@@ -12,6 +12,7 @@ import { readJson, writeJsonAtomic } from '../../store/atomic.ts';
 import { lockPath, withLock } from '../../store/lock.ts';
 import { cidrOverlaps, cidrText, formatIPv4, parseCidr, type Cidr } from './ipnet.ts';
 import { DEFAULT_POOLS, hostRoutes, parsePools, pickSubnet } from './subnet-pool.ts';
+import { claim, unclaim } from './host-claims.ts';
 
 /** One subnet as netavark takes it. */
 export interface NetavarkSubnet {
@@ -58,10 +59,14 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 const nowRfc3339 = () => new Date().toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000000Z`);
 
-/** The netavark form of a definition (what goes in network_info). */
+/**
+ * The netavark form of a definition (what goes in network_info). Its name is made of the id:
+ * netavark names firewall chains and aardvark's files after the network's name, and two stores
+ * on one host (each with its own `bridge`) must not share them.
+ */
 export function netavarkForm(def: NetworkDef): NetavarkNetwork {
   const { docker: _docker, ...rest } = def;
-  return rest;
+  return { ...rest, name: `berth-${def.id.slice(0, 12)}` };
 }
 
 export class NetworkStore {
@@ -129,9 +134,9 @@ export class NetworkStore {
     return this.withLock(async () => {
       const again = await readJson<NetworkDef>(this.file('bridge')).catch(() => undefined);
       if (again) return again;
-      const subnet = await this.freeSubnet(await this.stored());
+      const subnet = await this.freeSubnet(await this.stored(), this.file('bridge'));
       const gateway = formatIPv4(subnet.base + 1);
-      const iface = await this.freeInterface(await this.stored(), DEFAULT_BRIDGE_INTERFACE);
+      const iface = await this.freeInterface(await this.stored(), this.file('bridge'), DEFAULT_BRIDGE_INTERFACE);
       const def: NetworkDef = {
         name: 'bridge',
         id: randomBytes(32).toString('hex'),
@@ -167,21 +172,26 @@ export class NetworkStore {
     });
   }
 
-  private async freeSubnet(defs: NetworkDef[], pools = this.ctx.networkPools ? parsePools(this.ctx.networkPools) : DEFAULT_POOLS): Promise<Cidr> {
+  /** The first subnet of the pools that overlaps no network, no host route, and no other store's claim. */
+  private async freeSubnet(defs: NetworkDef[], defFile: string): Promise<Cidr> {
+    const pools = this.ctx.networkPools ? parsePools(this.ctx.networkPools) : DEFAULT_POOLS;
     const used = [...usedSubnets(defs), ...hostRoutes()];
-    const subnet = pickSubnet(pools, used);
-    if (!subnet) throw new InvalidArgument('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
-    return subnet;
+    for (;;) {
+      const subnet = pickSubnet(pools, used);
+      if (!subnet) throw new InvalidArgument('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      if (await claim('subnet', cidrText(subnet), defFile)) return subnet;
+      used.push(subnet);
+    }
   }
 
-  /** berth0, berth1…: the lowest no definition holds and no interface on the host has. */
-  private async freeInterface(defs: NetworkDef[], wanted?: string): Promise<string> {
+  /** berth0, berth1…: the lowest no definition holds, no interface on the host has, and no other store claims. */
+  private async freeInterface(defs: NetworkDef[], defFile: string, wanted?: string): Promise<string> {
     const taken = new Set(defs.map((d) => d.network_interface).filter(Boolean));
-    const onHost = (n: string) => existsSync(`/sys/class/net/${n}`);
-    if (wanted && !taken.has(wanted) && !onHost(wanted)) return wanted;
+    const free = async (n: string) => !taken.has(n) && !existsSync(`/sys/class/net/${n}`) && (await claim('interface', n, defFile));
+    if (wanted && (await free(wanted))) return wanted;
     for (let i = 1; ; i++) {
       const n = `berth${i}`;
-      if (!taken.has(n) && !onHost(n)) return n;
+      if (await free(n)) return n;
     }
   }
 
@@ -208,7 +218,7 @@ export class NetworkStore {
         const net = parseCidr(c.Subnet);
         if (net.bits > 30) throw new InvalidArgument(`subnet ${c.Subnet} is too small`);
         const clash = defs.find((d) => usedSubnets([d]).some((u) => cidrOverlaps(u, net)));
-        if (clash) throw new Forbidden(`Pool overlaps with other one on this address space`);
+        if (clash || !(await claim('subnet', cidrText(net), this.file(input.name)))) throw new Forbidden(`Pool overlaps with other one on this address space`);
         let gateway = formatIPv4(net.base + 1);
         if (c.Gateway) {
           const g = parseCidr(`${c.Gateway}/32`);
@@ -225,13 +235,13 @@ export class NetworkStore {
         ipamConfig.push({ Subnet: c.Subnet, ...(c.IPRange ? { IPRange: c.IPRange } : {}), Gateway: gateway });
       }
       if (subnets.length === 0) {
-        const subnet = await this.freeSubnet(defs);
+        const subnet = await this.freeSubnet(defs, this.file(input.name));
         const gateway = formatIPv4(subnet.base + 1);
         subnets.push({ subnet: cidrText(subnet), gateway });
         ipamConfig.push({ Subnet: cidrText(subnet), Gateway: gateway });
       }
       const created = nowRfc3339();
-      const iface = input.options?.['com.docker.network.bridge.name'] || (await this.freeInterface(defs));
+      const iface = input.options?.['com.docker.network.bridge.name'] || (await this.freeInterface(defs, this.file(input.name)));
       const def: NetworkDef = {
         name: input.name,
         id: randomBytes(32).toString('hex'),
@@ -262,7 +272,10 @@ export class NetworkStore {
   /** Deletes a stored definition (the caller checked it has no endpoints). */
   async remove(def: NetworkDef): Promise<void> {
     if ((PREDEFINED as readonly string[]).includes(def.name)) throw new Forbidden(`${def.name} is a pre-defined network and cannot be removed`);
-    await fs.rm(this.file(def.name), { force: true });
+    const file = this.file(def.name);
+    await fs.rm(file, { force: true });
+    if (def.network_interface) await unclaim('interface', def.network_interface, file);
+    for (const sub of def.subnets ?? []) await unclaim('subnet', sub.subnet, file);
   }
 }
 
