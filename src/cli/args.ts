@@ -81,6 +81,10 @@ Flags (each also as an environment variable):
   --conmon PATH           container monitor                   BERTH_CONMON   (default conmon)
   -h, --help              this help
 
+Environment only:
+  BERTH_NETWORK_POOL      address pools for new networks, as dockerd's --default-address-pool:
+                          "base=10.10.0.0/16,size=24 …" (default: Docker's 172.17-31.0.0/16, 192.168.0.0/16 in /20s)
+
 When started by systemd socket activation (LISTEN_FDS), berth serves the passed sockets and
 ignores --listen. Rootless, the defaults move under $XDG_DATA_HOME and $XDG_RUNTIME_DIR.
 `;
