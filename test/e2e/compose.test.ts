@@ -44,7 +44,8 @@ volumes:
 async function compose(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return exec('docker-compose', ['-p', PROJECT, ...args], {
     cwd: projectDir,
-    env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir, COMPOSE_INTERACTIVE_NO_CLI: '1' },
+    // compose's default: `run` and `exec` go through the docker CLI (found on PATH)
+    env: { ...process.env, DOCKER_HOST: `unix://${b.sock}`, DOCKER_CONFIG: b.dir },
     maxBuffer: 16 << 20,
   });
 }

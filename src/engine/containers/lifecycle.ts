@@ -670,8 +670,11 @@ export async function openAttach(ctx: EngineContext, idOrName: string): Promise<
       throw err;
     }
   }
-  if (rec.State.Status === 'created' && !rec.State.ConmonPid) throw new Conflict('You cannot attach to a stopped container, start it first');
-  if (!isRunning(rec) && rec.State.Status !== 'created') throw new Conflict('You cannot attach to a stopped container, start it first');
+  if (rec.State.Status === 'paused') throw new Conflict('You cannot attach to a paused container, unpause it first');
+  if (rec.State.Status === 'restarting') throw new Conflict('You cannot attach to a restarting container, wait until it is running');
+  // Docker's daemon attaches to a stopped container too: the stream just ends (the CLI refuses
+  // before asking; compose's `run -T` starts first and attaches after, when a quick process is done)
+  if (!isRunning(rec) && !(rec.State.Status === 'created' && rec.State.ConmonPid)) return { rec, sock: undefined };
   const { connectSeqpacket } = await import('../../sys/seqpacket.ts');
   const sock = connectSeqpacket(new ContainerStore(ctx).paths(rec.Id).attach);
   return { rec, sock };
