@@ -107,7 +107,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   tracker.start();
 
-  // What a killed pull, load, import, create or remove left half-written goes now, in the background, once the
+  // What a killed pull, load, import, create, remove or volume create left half-written goes now, in the background, once the
   // first requests are answered; the idle exit waits for it.
   const release = tracker.hold();
   setTimeout(() => {
@@ -115,6 +115,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
       .then(({ ImageStore }) => new ImageStore(engine).sweep())
       .then(() => import('../engine/containers/lifecycle.ts'))
       .then(({ sweepContainers }) => sweepContainers(engine))
+      .then(() => import('../engine/volumes/operations.ts'))
+      .then(({ sweepVolumes }) => sweepVolumes(engine))
       .catch((err: unknown) => log.warn({ err }, 'sweeping temp files failed'))
       .finally(release);
   }, 100);
