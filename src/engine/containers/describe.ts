@@ -1,6 +1,7 @@
 // Containers in Docker's words: the inspect document, the list summary with its human status
 // ("Up 3 seconds", "Exited (0) 2 minutes ago"), and the list's filters.
 import type { EngineContext } from '../context.ts';
+import { baseSettings } from '../network/container-network.ts';
 import { checkFilterKeys, filterBool, matchLabels, type Filters } from '../filters.ts';
 import { InvalidArgument } from '../errors.ts';
 import { portList } from '../network/port-bindings.ts';
@@ -77,29 +78,8 @@ function stateOf(rec: ContainerRecord) {
   };
 }
 
-export function networkSettings(rec: ContainerRecord) {
-  const ns = rec.NetworkSettings ?? {};
-  return {
-    Bridge: '',
-    SandboxID: '',
-    SandboxKey: '',
-    Ports: {},
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: {},
-    ...ns,
-  };
+export function networkSettings(rec: ContainerRecord): Record<string, unknown> {
+  return { ...baseSettings(), ...rec.NetworkSettings };
 }
 
 /** Binds, volumes and --mount tmpfs mounts as inspect lists them (Docker's MountPoint fields). */

@@ -66,7 +66,8 @@ export function networkMode(hc: HostConfig, config?: ContainerConfig): Mode {
   return { kind: 'network', name: m === 'default' ? 'bridge' : m };
 }
 
-function baseSettings(): Record<string, unknown> {
+/** NetworkSettings with nothing set up: Docker's shape, every field present. */
+export function baseSettings(): Record<string, unknown> {
   return {
     Bridge: '',
     SandboxID: '',
