@@ -1,4 +1,4 @@
-// Run after every other test file (scripts/test.sh lists it last, one file at a time): whatever
+// Run after every other test file (the runner orders files by path, one at a time): whatever
 // the suites did to this machine's kernel state, berth must have undone — no mounts under berth
 // paths, no network namespaces, bridges, per-network firewall rules, port forwards, conmon or
 // aardvark-dns processes left from the tests' berth instances.
