@@ -2,7 +2,8 @@
 // (netns + netavark setup/teardown + aardvark-dns) and on the default bridge, against
 // `--network none` in the same run (medians, as ratios and added milliseconds); then
 // `docker-compose up -d` and `down` of a 5-service project (one network, one volume, a
-// published port).
+// published port; every service runs under an init, so a stop is not Docker's 10 s wait on a PID 1
+// that ignores SIGTERM).
 // Run by hand after `npm run build`: npx tsx bench/network.ts [rounds]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,8 +34,8 @@ function timed(fn: () => void): number {
 }
 
 function composeProject(): string {
-  const workers = [1, 2, 3, 4].map((i) => `  worker${i}:\n    image: ${IMAGE}\n    command: ["sleep", "1000"]\n    depends_on: [web]\n`).join('');
-  return `version: "3.7"\nservices:\n  web:\n    image: ${R}/web:latest\n    ports: ["80"]\n    volumes: ["data:/data"]\n${workers}volumes:\n  data: {}\n`;
+  const workers = [1, 2, 3, 4].map((i) => `  worker${i}:\n    image: ${IMAGE}\n    command: ["sleep", "1000"]\n    init: true\n    depends_on: [web]\n`).join('');
+  return `version: "3.7"\nservices:\n  web:\n    image: ${R}/web:latest\n    init: true\n    ports: ["80"]\n    volumes: ["data:/data"]\n${workers}volumes:\n  data: {}\n`;
 }
 
 async function main(): Promise<void> {

@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     }
   }
   spec.root = { path: join(bundle, 'rootfs'), readonly: false };
+  // the container's netns went with it: the floor gets a new, empty one (as --network none)
+  for (const ns of spec.linux.namespaces as Array<{ type: string; path?: string }>) if (ns.type === 'network') delete ns.path;
   spec.linux.cgroupsPath = '/berth-bench/floor';
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
   d('rm', id);
@@ -73,9 +75,11 @@ async function main(): Promise<void> {
   const runcRoot = join(dir, 'runc');
   const floor: number[] = [];
   const warmRuns: number[] = [];
+  const warmNone: number[] = [];
   for (let i = 0; i < rounds; i++) {
     floor.push(timed(() => execFileSync('runc', ['--root', runcRoot, 'run', '-b', bundle, `floor${i}`], { stdio: 'ignore' })));
     warmRuns.push(timed(() => d('run', '--rm', IMAGE, 'true')));
+    warmNone.push(timed(() => d('run', '--rm', '--network', 'none', IMAGE, 'true')));
   }
 
   // cold: socket-activated, the service exits after 0.2 s idle; each run waits for that exit
@@ -118,10 +122,12 @@ async function main(): Promise<void> {
 
   const f = median(floor);
   const w = median(warmRuns);
+  const n = median(warmNone);
   const c = median(coldRuns);
   console.log(`rounds: ${rounds}`);
   console.log(`runc run (floor):                 ${f.toFixed(1)} ms`);
   console.log(`docker run --rm, warm:            ${w.toFixed(1)} ms   ratio ${(w / f).toFixed(2)}x the floor (goal <= 4)`);
+  console.log(`  the same, --network none:        ${n.toFixed(1)} ms   ratio ${(n / f).toFixed(2)}x the floor (the floor has no network either)`);
   console.log(`docker run --rm, cold (activated): ${c.toFixed(1)} ms   ratio ${(c / f).toFixed(2)}x the floor`);
   console.log(`conmon RSS per running container: ${(median(conmonKiB) / 1024).toFixed(1)} MiB`);
   console.log(`berth serve RSS while serving:    ${(serveKiB / 1024).toFixed(1)} MiB`);
