@@ -2,10 +2,12 @@
 // `skopeo copy docker://… oci:…` of the same image (download and store only; berth also
 // unpacks), from a local registry, in the same run; median of N rounds, as a ratio.
 // The image (default 4 layers x 32 MiB of incompressible files, gzip) is generated here.
+// When podman is installed (not by CI), `podman pull` of the same image is timed too: it does
+// berth's work (download, verify, decompress, unpack into overlay dirs), so it is the peer.
 // Run by hand after `npm run build`: npx tsx bench/pull.ts [rounds] [layerMiB]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +99,9 @@ try {
   const berthTimes: number[] = [];
   const skopeoCpu: number[] = [];
   const berthCpu: number[] = [];
+  const podman = existsSync('/usr/bin/podman');
+  const podmanTimes: number[] = [];
+  const podmanCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const out = join(dir, `skopeo-${r}`);
     let t0 = performance.now();
@@ -105,6 +110,18 @@ try {
     skopeo.push(performance.now() - t0);
     skopeoCpu.push(childCpuMs() - children0);
     rmSync(out, { recursive: true, force: true });
+
+    if (podman) {
+      const proot = join(dir, `podman-${r}`);
+      const store = ['--root', join(proot, 'root'), '--runroot', join(proot, 'run'), '--storage-driver', 'overlay'];
+      t0 = performance.now();
+      const c0 = childCpuMs();
+      execFileSync('podman', [...store, 'pull', '-q', '--tls-verify=false', `docker://${image}:latest`], { stdio: 'ignore' });
+      podmanTimes.push(performance.now() - t0);
+      podmanCpu.push(childCpuMs() - c0);
+      execFileSync('podman', [...store, 'system', 'reset', '-f'], { stdio: 'ignore' });
+      rmSync(proot, { recursive: true, force: true });
+    }
 
     const root = join(dir, `berth-${r}`);
     const sock = join(root, 'berth.sock');
@@ -127,10 +144,15 @@ try {
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     rmSync(root, { recursive: true, force: true });
-    console.log(`round ${r + 1}: skopeo ${skopeo[r]!.toFixed(0)} ms (cpu ${skopeoCpu[r]!.toFixed(0)} ms), berth ${berthTimes[r]!.toFixed(0)} ms (cpu ${berthCpu[r]!.toFixed(0)} ms)`);
+    const p = podman ? `, podman ${podmanTimes[r]!.toFixed(0)} ms (cpu ${podmanCpu[r]!.toFixed(0)} ms)` : '';
+    console.log(`round ${r + 1}: skopeo ${skopeo[r]!.toFixed(0)} ms (cpu ${skopeoCpu[r]!.toFixed(0)} ms), berth ${berthTimes[r]!.toFixed(0)} ms (cpu ${berthCpu[r]!.toFixed(0)} ms)${p}`);
   }
   const s = median(skopeo);
   const b = median(berthTimes);
+  if (podman) {
+    const p = median(podmanTimes);
+    console.log(`median: podman pull ${p.toFixed(0)} ms (cpu ${median(podmanCpu).toFixed(0)} ms), ratio to skopeo ${(p / s).toFixed(2)}; berth / podman ${(b / p).toFixed(2)}`);
+  }
   console.log(`median: skopeo copy ${s.toFixed(0)} ms, berth pull+unpack ${b.toFixed(0)} ms, ratio ${(b / s).toFixed(2)} (goal <= 1.2); cpu time: skopeo ${median(skopeoCpu).toFixed(0)} ms, berth ${median(berthCpu).toFixed(0)} ms`);
 } finally {
   execFileSync(registrySh, ['stop', String(PORT)], { env, stdio: 'ignore' });
