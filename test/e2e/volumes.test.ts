@@ -115,6 +115,13 @@ describe('docker volume', () => {
       assert.deepEqual(by('/m'), { Type: 'volume', Name: 'mnt-vol', Source: join(b.root, 'volumes/mnt-vol/_data'), Destination: '/m', Driver: 'local', Mode: 'z', RW: true, Propagation: '' });
       assert.deepEqual(by('/host'), { Type: 'bind', Source: host, Destination: '/host', Mode: '', RW: true, Propagation: 'rprivate' });
       assert.deepEqual(by('/t'), { Type: 'tmpfs', Source: '', Destination: '/t', Mode: '', RW: true, Propagation: '' });
+      // a missing -v source is made at start, as Docker does; a missing --mount source is refused
+      const made = join(host, 'made/deeper');
+      await docker('run', '--rm', '-v', `${made}:/made`, BUSYBOX, 'sh', '-c', 'echo kept > /made/f');
+      assert.equal(readFileSync(join(made, 'f'), 'utf8'), 'kept\n');
+      assert.equal(statSync(made).mode & 0o7777, 0o755);
+      const refused = await run('run', '--rm', '--mount', `type=bind,source=${join(host, 'absent')},target=/a`, BUSYBOX, 'true');
+      assert.match(refused.stderr, /bind source path does not exist: /);
       const dup = await run('create', '-v', 'a1:/same', '-v', '/tmp:/same', BUSYBOX, 'true');
       assert.match(dup.stderr, /Duplicate mount point: \/same/);
     } finally {

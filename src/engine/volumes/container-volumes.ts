@@ -102,6 +102,7 @@ interface RunMounts {
 }
 
 export async function prepareMounts(ctx: EngineContext, rec: ContainerRecord, rootfs: string): Promise<VolumeSource> {
+  await createBindSources(rec);
   const store = new VolumeStore(ctx);
   const sources = new Map<string, string>();
   const key = (name: string, target: string) => `${name}\0${target}`;
@@ -152,6 +153,21 @@ export async function prepareMounts(ctx: EngineContext, rec: ContainerRecord, ro
     });
   }
   return async (name, target) => sources.get(key(name, target));
+}
+
+/**
+ * A `-v /host:/path` bind whose /host is missing gets it made, a directory (0755), at start, as
+ * Docker does; `--mount type=bind` was refused at create instead, unless its CreateMountpoint.
+ */
+async function createBindSources(rec: ContainerRecord): Promise<void> {
+  for (const mp of recordMountPoints(rec)) {
+    if (mp.Type !== 'bind' || (mp.Spec && !mp.Spec.BindOptions?.CreateMountpoint)) continue;
+    const missing = await fs.stat(mp.Source).then(
+      () => false,
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+    );
+    if (missing) await fs.mkdir(mp.Source, { recursive: true, mode: 0o755 });
+  }
 }
 
 export async function releaseMounts(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
