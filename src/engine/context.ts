@@ -27,4 +27,9 @@ export interface EngineContext {
   selfCommand?: string[];
   /** Address pools for new networks, as dockerd's --default-address-pool (`base=CIDR,size=N`, space separated); Docker's defaults when unset. */
   networkPools?: string;
+  /**
+   * Marks the process busy until the returned function is called: work an API call leaves
+   * running after it answers (the service's idle exit waits for it). Unset outside the service.
+   */
+  holdBusy?: () => () => void;
 }

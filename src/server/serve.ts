@@ -63,6 +63,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   };
 
   const tracker = new IdleTracker(opts.timeSeconds * 1000, () => void shutdown('idle', SHUTDOWN_GRACE_MS));
+  engine.holdBusy = () => tracker.hold();
 
   const listenOn = async (server: Server, target: { fd: number } | { path: string }) => {
     tracker.watch(server);

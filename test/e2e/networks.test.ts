@@ -5,11 +5,11 @@
 // subnets, no bridge interface of its networks.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { startBerth, waitFor, type Berth } from '../helpers/berth.ts';
+import { networkTeardownsDone, startBerth, waitFor, type Berth } from '../helpers/berth.ts';
 import { dockerFor, dockerPyFor, dockerResultFor, removeAllContainers, startRegistries } from '../helpers/fixtures.ts';
 
 const exec = promisify(execFile);
@@ -61,6 +61,7 @@ afterEach(async () => {
   await removeAllContainers(docker);
   const custom = (await docker('network', 'ls', '--filter', 'type=custom', '-q')).stdout.split('\n').filter(Boolean);
   if (custom.length) await docker('network', 'rm', ...custom);
+  await networkTeardownsDone(b);
   const netns = join(b.runroot, 'netns');
   assert.deepEqual(existsSync(netns) ? readdirSync(netns) : [], [], 'no network namespace left');
   const rules = (await exec('iptables-save')).stdout;
@@ -193,6 +194,18 @@ describe('published ports', () => {
 });
 
 describe('connect and disconnect', () => {
+  it('run --rm: die, disconnect, destroy in Docker order, and the network can go at once', async () => {
+    await docker('network', 'create', 'brief');
+    const since = Math.floor(Date.now() / 1000) - 1;
+    // the bridge's last container: its teardown (bridge, rules) runs on after the CLI has its exit code
+    const r = await run('run', '--rm', '--name', 'once', '--network', 'brief', BUSYBOX, 'sh', '-c', 'exit 4');
+    assert.equal(r.code, 4);
+    await docker('network', 'rm', 'brief');
+    const events = (await docker('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=container', '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')).stdout;
+    const mine = events.trim().split('\n').filter((l) => / (once|brief)$/.test(l));
+    assert.deepEqual(mine, ['network create brief', 'container create once', 'network connect brief', 'container attach once', 'container start once', 'container die once', 'network disconnect brief', 'container destroy once', 'network destroy brief']);
+  });
+
   it('adds and removes a network on a running container', async () => {
     await docker('network', 'create', 'front');
     await docker('network', 'create', 'back');
@@ -231,6 +244,40 @@ describe('network modes', () => {
     assert.equal(none.stdout, 'lo\n');
     const missing = await run('run', '--rm', '--network', 'nowhere', BUSYBOX, 'true');
     assert.match(missing.stderr, /network nowhere not found/);
+  });
+});
+
+describe('crash safety', () => {
+  it('a removal killed between the record and the network teardown is finished by the next start', async () => {
+    const own = await startBerth({ env: { BERTH_NETWORK_POOL: 'base=10.138.0.0/16,size=24' } });
+    const d = dockerFor(own);
+    let again: Berth | undefined;
+    try {
+      await d('pull', '-q', BUSYBOX);
+      await d('network', 'create', 'lost');
+      const id = (await d('run', '-d', '--network', 'lost', BUSYBOX, 'sleep', '300')).stdout.trim();
+      const def = JSON.parse((await d('network', 'inspect', 'lost')).stdout)[0];
+      const subnet = def.IPAM.Config[0].Subnet as string;
+      const bridge = (JSON.parse(readFileSync(join(own.root, 'networks', 'lost.json'), 'utf8')) as { network_interface: string }).network_interface;
+      assert.ok(existsSync(`/sys/class/net/${bridge}`));
+      // the state a remover killed right after deleting the record leaves: no process, no record, the network still set up
+      const rec = JSON.parse(readFileSync(join(own.root, 'containers', id, 'container.json'), 'utf8')) as { State: { Pid: number; ConmonPid: number } };
+      own.proc.kill('SIGKILL');
+      await own.exited;
+      process.kill(rec.State.ConmonPid, 'SIGKILL');
+      process.kill(rec.State.Pid, 'SIGKILL');
+      rmSync(join(own.root, 'containers', id, 'container.json'));
+      assert.ok((await exec('iptables-save')).stdout.includes(subnet));
+
+      again = await startBerth({ dir: own.dir, env: { BERTH_NETWORK_POOL: 'base=10.138.0.0/16,size=24' } });
+      await waitFor(() => !existsSync(join(own.runroot, 'network', `${id}.json`)), 10_000, 'the sweep to tear the network down');
+      assert.deepEqual(readdirSync(join(own.runroot, 'netns')), []);
+      assert.ok(!existsSync(`/sys/class/net/${bridge}`), 'the bridge went with its last container');
+      assert.ok(!(await exec('iptables-save')).stdout.includes(subnet), 'no rule for the subnet left');
+      await dockerFor(again)('network', 'rm', 'lost');
+    } finally {
+      await (again ?? own).stop();
+    }
   });
 });
 

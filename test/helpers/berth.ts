@@ -1,7 +1,7 @@
 // Starts a real `berth serve` (the built dist/berth.cjs) with its own temporary root, runroot
 // and socket, for end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,19 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * Waits until no network teardown is pending: a removal's teardown runs on after the container is
+ * seen gone (a `run --rm` returns before it), in the process that removed it. Pending means an
+ * intent file under the runroot whose container has no record left.
+ */
+export async function networkTeardownsDone(b: { root: string; runroot: string }): Promise<void> {
+  const dir = join(b.runroot, 'network');
+  const pending = () =>
+    existsSync(dir) &&
+    readdirSync(dir).some((f) => /^[0-9a-f]{64}\.json$/.test(f) && !existsSync(join(b.root, 'containers', f.slice(0, 64), 'container.json')));
+  await waitFor(() => !pending(), 10_000, 'network teardowns');
+}
+
 export async function startBerth(opts: { time?: number; extraArgs?: string[]; env?: NodeJS.ProcessEnv; dir?: string } = {}): Promise<Berth> {
   const dir = opts.dir ?? tempDir();
   const sock = join(dir, 'berth.sock');
@@ -60,6 +73,7 @@ export async function startBerth(opts: { time?: number; extraArgs?: string[]; en
     stderr: () => err,
     exited,
     async stop() {
+      await networkTeardownsDone({ root, runroot }).catch(() => {});
       if (!dead) proc.kill('SIGTERM');
       const code = await exited;
       rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { constants as osConstants } from 'node:os';
 import type { EngineContext } from '../context.ts';
 import { Conflict, EngineError, InvalidArgument, NotModified, SystemError } from '../errors.ts';
 import { ImageStore } from '../images/image-store.ts';
-import { planNetworks, setupNetwork, teardownNetwork, type NetworkSetup } from '../network/container-network.ts';
+import { detachForRemoval, planNetworks, setupNetwork, teardownNetwork, undoOrphanIntents, type NetworkSetup } from '../network/container-network.ts';
 import { forgetMounts, planMounts, prepareMounts, releaseMounts, removeContainerVolumes } from '../volumes/container-volumes.ts';
 import { conmonLogArgs, validateLogConfig } from '../runtime/container-log.ts';
 import { launchConmon } from '../runtime/conmon.ts';
@@ -130,8 +130,9 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
   const store = new ContainerStore(ctx);
   const p = store.paths(rec.Id);
   const oom = await fs.stat(`${p.bundle}/oom`).then(() => true, () => false);
-  await releaseRun(ctx, rec);
   const wasRunning = rec.State.Status === 'running' || rec.State.Status === 'paused';
+  // a container removed next keeps its network for the removal, which tears it down last
+  await releaseRun(ctx, rec, { network: !(rec.HostConfig.AutoRemove && wasRunning) });
   rec.State = {
     ...rec.State,
     Status: 'exited',
@@ -203,7 +204,11 @@ export async function refresh(ctx: EngineContext, rec: ContainerRecord, opts: { 
 /** Acts on a finished container's policy: remove it, or restart it after Docker's back-off. */
 async function followUp(ctx: EngineContext, rec: ContainerRecord, after: AfterExit, background: boolean): Promise<void> {
   if (after === 'remove') {
-    await removeContainer(ctx, rec.Id, { force: true, volumes: true }).catch(() => {});
+    const removal = removeContainer(ctx, rec.Id, { force: true, volumes: true }).catch(() => {});
+    if (!background) return removal;
+    // an API call that saw the exit (a wait for removal) goes on; the service stays up until it is done
+    const release = ctx.holdBusy?.();
+    void removal.finally(() => release?.());
   } else if (after === 'restart') {
     await restartAfterExit(ctx, rec, background);
   }
@@ -276,9 +281,9 @@ async function exitCommand(ctx: EngineContext, id: string): Promise<string[]> {
  * Undoes what init set up for one run, in reverse: runc's container, the network, the volume
  * mounts, the rootfs. Each step is idempotent; none stops the others.
  */
-async function releaseRun(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+async function releaseRun(ctx: EngineContext, rec: ContainerRecord, opts: { network?: boolean } = {}): Promise<void> {
   await runcDelete(ctx, rec.Id, true).catch(() => {});
-  await teardownNetwork(ctx, rec).catch(() => {});
+  if (opts.network !== false) await teardownNetwork(ctx, rec).catch(() => {});
   await releaseMounts(ctx, rec).catch(() => {});
   await unmountRootfs(ctx, rec.Id).catch(() => {});
 }
@@ -629,12 +634,13 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
     now.State.Status = 'removing';
     await store.write(now);
     await runcDelete(ctx, now.Id, true).catch(() => {});
-    await teardownNetwork(ctx, now).catch(() => {});
+    const teardown = await detachForRemoval(ctx, now).catch(() => async () => {});
     await releaseMounts(ctx, now).catch(() => {});
     try {
       await unmountRootfs(ctx, now.Id);
     } catch (err) {
       // still mounted: nothing may be deleted under it; the container stays as it was
+      await teardown();
       now.State.Status = before;
       await store.write(now);
       throw err;
@@ -644,12 +650,14 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
     await fs.rm(p.record, { force: true });
     await store.releaseName(now.Name, now.Id);
     await Promise.all([fs.rm(p.dir, { recursive: true, force: true }), fs.rm(p.bundle, { recursive: true, force: true })]);
-    return now;
+    return { rec: now, teardown };
   });
   if (!removed) return;
-  await containerEvent(ctx, removed, 'destroy');
+  await containerEvent(ctx, removed.rec, 'destroy');
+  // the network goes once the container is seen gone (see detachForRemoval)
+  await removed.teardown();
   // after the destroy event, as Docker orders them (compose waits for it)
-  if (opts.volumes) await removeContainerVolumes(ctx, removed);
+  if (opts.volumes) await removeContainerVolumes(ctx, removed.rec);
 }
 
 // ---- attach and resize ----------------------------------------------------------------
@@ -725,6 +733,8 @@ export async function autostartContainers(ctx: EngineContext): Promise<Array<{ i
  */
 export async function sweepContainers(ctx: EngineContext): Promise<void> {
   const store = new ContainerStore(ctx);
+  // a removal killed before its network teardown
+  await undoOrphanIntents(ctx);
   const old = (mtimeMs: number) => Date.now() - mtimeMs > 60_000;
   const idLike = /^[0-9a-f]{64}$/;
   for (const id of (await fs.readdir(ctx.paths.containers).catch(() => [] as string[])).filter((n) => idLike.test(n))) {

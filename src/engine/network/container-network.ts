@@ -14,6 +14,7 @@
 // host ports bound (fds only: gone with the process) → intent written → namespace → addresses
 // leased → intent updated → netavark setup → record.
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import type { EngineContext } from '../context.ts';
 import { EngineError, InvalidArgument, SystemError } from '../errors.ts';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../containers/types.ts';
@@ -21,7 +22,7 @@ import { ContainerStore } from '../containers/store.ts';
 import { recordEvent } from '../events/journal.ts';
 import { closeFd, PortInUse, reservePort } from '../../sys/ports.ts';
 import { dnsAliases, idleEndpoint, isUserNetwork, liveEndpoint, plannedEndpoint, type Endpoint, type EndpointRequest } from './endpoint.ts';
-import { hasIntent, readIntent, removeIntent, writeIntent, type IntentNetwork, type NetworkIntent } from './intent.ts';
+import { hasIntent, intentDir, readIntent, removeIntent, writeIntent, type IntentNetwork, type NetworkIntent } from './intent.ts';
 import { leaseAddress, releaseAddresses } from './ipam.ts';
 import { netavarkSetup, netavarkTeardown, type NetavarkOptions, type NetavarkPort, type NetavarkStatus } from './netavark.ts';
 import { createNetns, netnsPathFor, removeNetns } from './netns.ts';
@@ -321,6 +322,45 @@ export async function teardownNetwork(ctx: EngineContext, rec: ContainerRecord):
   const nets = (ns['Networks'] ?? {}) as Record<string, Endpoint>;
   for (const [n, ep] of Object.entries(nets)) nets[n] = idleEndpoint(ep);
   Object.assign(ns, { SandboxID: '', SandboxKey: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Ports: portsMap(rec.Config, rec.HostConfig, []) });
+}
+
+/**
+ * The network step of a removal, in two parts: the disconnect events now (Docker sends them
+ * between `die` and `destroy`), and the returned teardown, which the remover runs once the record
+ * is gone (unless ports are published: then all of it now): a `docker run --rm` waiting for the removal doesn't wait for netavark (the teardown of
+ * a bridge's last container, the bridge and its rules with it, takes ~200 ms). Until it is done
+ * the intent file keeps the addresses leased; a crash in between leaves an intent without a
+ * record, which undoOrphanIntents finishes.
+ */
+export async function detachForRemoval(ctx: EngineContext, rec: ContainerRecord): Promise<() => Promise<void>> {
+  if (networkMode(rec.HostConfig, rec.Config).kind !== 'network') return async () => {};
+  const intent = await readIntent(ctx, rec.Id);
+  if (!intent) return async () => {};
+  if (intent.ports.length > 0) {
+    // published ports are released before the removal is seen, as Docker does: a new container
+    // may want them at once, and netavark's forwarding rules would still point at this one
+    await undo(ctx, rec.Id, true);
+    return async () => {};
+  }
+  for (const [name, n] of Object.entries(intent.networks)) await networkEvent(ctx, { id: n.network.id, name, driver: n.network.driver }, 'disconnect', rec.Id).catch(() => {});
+  return () => undo(ctx, rec.Id).catch(() => {});
+}
+
+/**
+ * Undoes the intents whose container record is gone (a removal's teardown still running, or
+ * killed); with `networkId`, only those on that network. Undoing twice is harmless.
+ */
+export async function undoOrphanIntents(ctx: EngineContext, networkId?: string): Promise<void> {
+  const store = new ContainerStore(ctx);
+  for (const file of await fs.readdir(intentDir(ctx)).catch(() => [] as string[])) {
+    const id = /^([0-9a-f]{64})\.json$/.exec(file)?.[1];
+    if (!id || (await store.read(id).catch(() => 'unreadable'))) continue;
+    if (networkId !== undefined) {
+      const intent = await readIntent(ctx, id);
+      if (!intent || !Object.values(intent.networks).some((n) => n.network.id === networkId)) continue;
+    }
+    await undo(ctx, id).catch(() => {});
+  }
 }
 
 // ---- live connect / disconnect (under the container's lock, on a running container) -------

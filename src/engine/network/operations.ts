@@ -6,7 +6,7 @@ import { checkFilterKeys, filterBool, filterTime, matchLabels, type Filters } fr
 import { recordEvent } from '../events/journal.ts';
 import { ContainerStore } from '../containers/store.ts';
 import type { ContainerRecord } from '../containers/types.ts';
-import { connectLive, disconnectLive, isUserNetwork } from './container-network.ts';
+import { connectLive, disconnectLive, isUserNetwork, undoOrphanIntents } from './container-network.ts';
 import { plannedEndpoint, type Endpoint, type EndpointRequest } from './endpoint.ts';
 import { forgetNetworkLeases } from './ipam.ts';
 import { networkContainers, networkInspect, networkInUse } from './describe.ts';
@@ -88,6 +88,8 @@ export async function inspectNetwork(ctx: EngineContext, ref: string): Promise<R
 async function removeDef(ctx: EngineContext, store: NetworkStore, def: NetworkDef, recs: ContainerRecord[]): Promise<void> {
   if ((PREDEFINED as readonly string[]).includes(def.name)) throw new Forbidden(`${def.name} is a pre-defined network and cannot be removed`);
   if (networkInUse(def, recs)) throw new Conflict(`error while removing network: network ${def.name} id ${def.id} has active endpoints`);
+  // a removed container's teardown may still be on its way: finished here, before the network goes
+  await undoOrphanIntents(ctx, def.id);
   await store.remove(def);
   await forgetNetworkLeases(ctx, def.id);
   await networkEvent(ctx, def, 'destroy');
