@@ -146,7 +146,7 @@ describe('docker exec', () => {
   });
 
   it('records exec_create, exec_start and exec_die (with the exit code) events', async () => {
-    const since = Math.floor(Date.now() / 1000) - 1;
+    const since = (Date.now() / 1000).toFixed(3); // not a whole second: the tests before have exec events of their own
     await run('exec', 'box', 'sh', '-c', 'exit 7');
     await new Promise((r) => setTimeout(r, 1100)); // --until in the past: the CLI does not follow
     const { stdout } = await docker('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'container=box', '--format', '{{.Action}}|{{.Actor.Attributes.execID}}|{{.Actor.Attributes.exitCode}}');
