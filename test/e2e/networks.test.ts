@@ -194,16 +194,24 @@ describe('published ports', () => {
 });
 
 describe('connect and disconnect', () => {
-  it('run --rm: die, disconnect, destroy in Docker order, and the network can go at once', async () => {
+  it('run --rm and stop: die, then disconnect, then destroy or stop, in Docker order; the network can go at once', async () => {
     await docker('network', 'create', 'brief');
     const since = Math.floor(Date.now() / 1000) - 1;
     // the bridge's last container: its teardown (bridge, rules) runs on after the CLI has its exit code
     const r = await run('run', '--rm', '--name', 'once', '--network', 'brief', BUSYBOX, 'sh', '-c', 'exit 4');
     assert.equal(r.code, 4);
+    await docker('run', '-d', '--name', 'kept', '--network', 'brief', BUSYBOX, 'sleep', '300');
+    await docker('stop', '-t', '1', 'kept');
+    await docker('rm', 'kept');
     await docker('network', 'rm', 'brief');
     const events = (await docker('events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=container', '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}')).stdout;
-    const mine = events.trim().split('\n').filter((l) => / (once|brief)$/.test(l));
-    assert.deepEqual(mine, ['network create brief', 'container create once', 'network connect brief', 'container attach once', 'container start once', 'container die once', 'network disconnect brief', 'container destroy once', 'network destroy brief']);
+    const all = events.trim().split('\n');
+    const mine = all.filter((l) => / (once|brief)$/.test(l)).slice(0, 8);
+    assert.deepEqual(mine, ['network create brief', 'container create once', 'network connect brief', 'container attach once', 'container start once', 'container die once', 'network disconnect brief', 'container destroy once']);
+    // a stop too (TERM, then KILL after 1 s: sleep ignores TERM as PID 1): the network goes after `die`
+    const kept = all.filter((l) => / kept$/.test(l) || l === 'network disconnect brief').slice(1);
+    assert.deepEqual(kept, ['container create kept', 'container start kept', 'container kill kept', 'container kill kept', 'container die kept', 'network disconnect brief', 'container stop kept', 'container destroy kept']);
+    assert.equal(all[all.length - 1], 'network destroy brief');
   });
 
   it('adds and removes a network on a running container', async () => {

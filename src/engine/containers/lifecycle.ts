@@ -131,8 +131,9 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
   const p = store.paths(rec.Id);
   const oom = await fs.stat(`${p.bundle}/oom`).then(() => true, () => false);
   const wasRunning = rec.State.Status === 'running' || rec.State.Status === 'paused';
-  // a container removed next keeps its network for the removal, which tears it down last
-  await releaseRun(ctx, rec, { network: !(rec.HostConfig.AutoRemove && wasRunning) });
+  // the network goes after `die`, as Docker orders its events; a container removed next keeps
+  // it for the removal, which tears it down last
+  await releaseRun(ctx, rec, { network: false });
   rec.State = {
     ...rec.State,
     Status: 'exited',
@@ -144,10 +145,14 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
   };
   await store.write(rec);
   await Promise.all([fs.rm(p.exitFile, { force: true }), fs.rm(p.conmonPidFile, { force: true })]);
+  if (wasRunning) {
+    if (oom) await containerEvent(ctx, rec, 'oom');
+    await containerEvent(ctx, rec, 'die', { exitCode: String(exit.code) });
+    if (rec.HostConfig.AutoRemove) return 'remove';
+  }
+  await teardownNetwork(ctx, rec).catch(() => {});
+  await store.write(rec);
   if (!wasRunning) return 'none'; // inited but never started: nothing ran, nothing died
-  if (oom) await containerEvent(ctx, rec, 'oom');
-  await containerEvent(ctx, rec, 'die', { exitCode: String(exit.code) });
-  if (rec.HostConfig.AutoRemove) return 'remove';
   return restartWanted(rec) ? 'restart' : 'none';
 }
 
@@ -654,10 +659,10 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
   });
   if (!removed) return;
   await containerEvent(ctx, removed.rec, 'destroy');
-  // the network goes once the container is seen gone (see detachForRemoval)
-  await removed.teardown();
   // after the destroy event, as Docker orders them (compose waits for it)
   if (opts.volumes) await removeContainerVolumes(ctx, removed.rec);
+  // the network last, once the container is seen gone (see detachForRemoval)
+  await removed.teardown();
 }
 
 // ---- attach and resize ----------------------------------------------------------------
