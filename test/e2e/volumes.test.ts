@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { startBerth, tempDir, type Berth } from '../helpers/berth.ts';
+import { networkTeardownsDone, startBerth, tempDir, type Berth } from '../helpers/berth.ts';
 import { dockerFor, dockerPyFor, dockerResultFor, removeAllContainers, startRegistries } from '../helpers/fixtures.ts';
 
 const PORT = 5372;
@@ -23,12 +23,15 @@ let registries: { stop(): void };
 const lines = (s: string) => s.split('\n').filter(Boolean);
 const volumes = async () => lines((await docker('volume', 'ls', '-q')).stdout).sort();
 const inspect = async (what: string, format: string) => (await docker('inspect', '-f', format, what)).stdout.trim();
-/** Mount points under this berth's directory (its rootfs mounts, volume mounts). */
+/**
+ * Mount points under this berth's directory (its rootfs mounts, volume mounts), but network
+ * namespaces: a removal tears the network down after the container is gone (networks.test.ts).
+ */
 const berthMounts = () =>
   readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p.startsWith(b.dir));
+    .filter((p) => p.startsWith(b.dir) && !p.startsWith(join(b.runroot, 'netns') + '/'));
 
 before(async () => {
   registries = startRegistries([['start', PORT]]);
@@ -41,6 +44,7 @@ before(async () => {
 });
 afterEach(async () => {
   await removeAllContainers(docker);
+  await networkTeardownsDone(b);
   assert.deepEqual(await volumes(), [], 'the test removed its volumes');
   assert.deepEqual(berthMounts(), [], 'no mount is left');
 });
