@@ -124,7 +124,8 @@ export type AfterExit = 'none' | 'restart' | 'remove';
 /**
  * Records the end of a live container (under its lock; does nothing when the record no longer
  * says it is live): exit code and time, runc's state and the rootfs mount released, a `die`
- * event. Returns what its policy wants next.
+ * event, then the network (left to the removal when one follows). Returns what its policy wants
+ * next.
  */
 async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: number; at: Date }): Promise<AfterExit> {
   const store = new ContainerStore(ctx);

@@ -327,10 +327,10 @@ export async function teardownNetwork(ctx: EngineContext, rec: ContainerRecord):
 /**
  * The network step of a removal, in two parts: the disconnect events now (Docker sends them
  * between `die` and `destroy`), and the returned teardown, which the remover runs once the record
- * is gone (unless ports are published: then all of it now): a `docker run --rm` waiting for the removal doesn't wait for netavark (the teardown of
- * a bridge's last container, the bridge and its rules with it, takes ~200 ms). Until it is done
- * the intent file keeps the addresses leased; a crash in between leaves an intent without a
- * record, which undoOrphanIntents finishes.
+ * is gone, so a `docker run --rm` waiting for the removal doesn't wait for netavark (the teardown
+ * of a bridge's last container, the bridge and its rules with it, takes ~200 ms). With published
+ * ports, all of it now. Until the teardown is done the intent file keeps the addresses leased; a
+ * crash in between leaves an intent without a record, which undoOrphanIntents finishes.
  */
 export async function detachForRemoval(ctx: EngineContext, rec: ContainerRecord): Promise<() => Promise<void>> {
   if (networkMode(rec.HostConfig, rec.Config).kind !== 'network') return async () => {};

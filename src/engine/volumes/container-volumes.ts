@@ -166,7 +166,8 @@ async function createBindSources(rec: ContainerRecord): Promise<void> {
       () => false,
       (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
     );
-    if (missing) await fs.mkdir(mp.Source, { recursive: true, mode: 0o755 });
+    // a dangling symlink in the way is left for the runtime to report
+    if (missing) await fs.mkdir(mp.Source, { recursive: true, mode: 0o755 }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
   }
 }
 
