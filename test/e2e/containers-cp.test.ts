@@ -150,6 +150,42 @@ print(json.dumps([f, d]))`);
     assert.ok(lines.includes('A /root/hello.txt'), lines.join(', '));
   });
 
+  it('reaches volumes and binds as the container sees them, running or stopped', async () => {
+    const host = join(work, 'bound');
+    mkdirSync(host);
+    await docker('run', '-d', '--name', 'cp-vol', '-v', 'cp-data:/data', '-v', `${host}:/bound`, '-v', 'cp-ro:/ro:ro', '--read-only', 'busybox', 'sleep', '1000');
+    try {
+      // into a running container's volume: the container sees it, and so does the next user of the volume
+      await docker('cp', join(work, 'hello.txt'), 'cp-vol:/data/');
+      assert.equal((await docker('exec', 'cp-vol', 'cat', '/data/hello.txt')).stdout, 'hello from the host\n');
+      await docker('exec', 'cp-vol', 'sh', '-c', 'mkdir /data/made && echo made inside > /data/made/f && echo bound > /bound/b');
+      // out of it: the volume's own content, the mount point named as in the container
+      const listed = (await sh('docker cp cp-vol:/data - | tar -t')).stdout.toString().trim().split('\n').sort();
+      assert.deepEqual(listed, ['data/', 'data/hello.txt', 'data/made/', 'data/made/f']);
+      assert.equal((await sh('docker cp cp-vol:/bound/b - | tar -xO')).stdout.toString(), 'bound\n');
+      // a bind writes to the host directory
+      await docker('cp', join(work, 'hello.txt'), 'cp-vol:/bound/in.txt');
+      assert.equal(readFileSync(join(host, 'in.txt'), 'utf8'), 'hello from the host\n');
+      // Docker's refusals: a read-only volume, and the read-only rootfs outside the mounts
+      assert.match(await fails(docker('cp', join(work, 'hello.txt'), 'cp-vol:/ro/')), /mounted volume is marked read-only/);
+      assert.match(await fails(docker('cp', join(work, 'hello.txt'), 'cp-vol:/tmp/')), /container rootfs is marked read-only/);
+      // a link in a volume is followed in the container's scope, and .. from a mount's top lands in the rootfs
+      await docker('exec', 'cp-vol', 'ln', '-s', '/etc', '/data/etc-link');
+      const passwd = (await sh('docker cp cp-vol:/data/etc-link/passwd - | tar -xO')).stdout.toString();
+      assert.match(passwd, /^root:x:0:0:root:\/root:\/bin\/sh$/m);
+      assert.equal((await sh('docker cp cp-vol:/data/../etc/passwd - | tar -xO')).stdout.toString(), passwd);
+
+      // stopped: the volume is still what cp reads and writes
+      await docker('stop', '-t', '0', 'cp-vol');
+      await docker('cp', join(work, 'hello.txt'), 'cp-vol:/data/made/again.txt');
+      const { stdout } = await docker('run', '--rm', '-v', 'cp-data:/d', 'busybox', 'cat', '/d/made/again.txt', '/d/made/f');
+      assert.equal(stdout, 'hello from the host\nmade inside\n');
+    } finally {
+      await docker('rm', '-fv', 'cp-vol').catch(() => undefined);
+      await docker('volume', 'rm', 'cp-data', 'cp-ro').catch(() => undefined);
+    }
+  });
+
   it('keeps a hostile archive inside the container', async () => {
     // a symlink to the host's / and a file "through" it: the file must land in the container's /
     const marker = `berth-cp-escape-${process.pid}`;

@@ -39,7 +39,7 @@ import type { ContainerRecord } from '../containers/types.ts';
 import { resolveUser } from '../containers/user.ts';
 import { Conflict, EngineError, InvalidArgument, NotFound, SystemError } from '../errors.ts';
 import { lgetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../../sys/libc.ts';
-import { at, containerAbsPath, ContainerPathNotFound, dirNames, fromBytes, goBase, locate, lstatAt, makeDirAt, O_DIR, openDirAt, resolveParts, statOf, statPath, toBytes, type PathStat } from './container-fs.ts';
+import { at, containerAbsPath, ContainerPathNotFound, dirNames, fromBytes, goBase, locate, lstatAt, lstatEntry, makeDirAt, mountAround, mountAt, mountKey, O_DIR, openDirAt, openSubdir, resolveParts, statOf, statPath, toBytes, type FsRoot, type MountedRoot, type PathStat, type RootMount } from './container-fs.ts';
 import { decompress } from './decompress.ts';
 import { devParts, tarHeader, tarPadding, TAR_END, type TarHeader } from './layer-tar.ts';
 import { T_BLK, T_CHR, T_DIR, T_FIFO, T_LINK, T_REG, T_SYMLINK } from './tar-types.ts';
@@ -64,7 +64,7 @@ export interface PathArchive {
  * component is archived as the symlink (a trailing `/` follows it). ContainerPathNotFound when
  * the path does not exist. The stream reads the rootfs while it is consumed.
  */
-export async function archiveOf(root: string, path: string): Promise<PathArchive> {
+export async function archiveOf(root: FsRoot, path: string): Promise<PathArchive> {
   const bytes = toBytes(path);
   const abs = containerAbsPath(bytes);
   const loc = locate(root, bytes, path);
@@ -76,7 +76,8 @@ export async function archiveOf(root: string, path: string): Promise<PathArchive
     throw err;
   }
   const rebase = goBase(abs);
-  return { stat, tar: Readable.from(tarOf(loc.parentFd, loc.base, rebase === '/' ? '' : rebase, rebase === '/')) };
+  const mounted = typeof root === 'string' ? undefined : { root, parts: loc.parts };
+  return { stat, tar: Readable.from(tarOf(loc.parentFd, loc.base, rebase === '/' ? '' : rebase, rebase === '/', mounted)) };
 }
 
 /** `docker export`: every entry of the rootfs, named relative to it (`bin/`, `bin/sh`), the root itself left out. */
@@ -87,19 +88,21 @@ export function exportRootfs(root: string): Readable {
 /**
  * The tar of the entry `base` of the directory open as `parentFd` ('' for that directory
  * itself), named `name`; `rootEntry` names a directory's own entry `/` when name is ''.
+ * With `mounted`, the walk crosses into the root's mounts (`parts`: where the entry is).
  * Takes over parentFd.
  */
-async function* tarOf(parentFd: number, base: string, name: string, rootEntry: boolean): AsyncGenerator<Buffer, void, undefined> {
-  const w = new TreeWriter();
+async function* tarOf(parentFd: number, base: string, name: string, rootEntry: boolean, mounted?: { root: FsRoot; parts: string[] }): AsyncGenerator<Buffer, void, undefined> {
+  const w = new TreeWriter(mounted?.root ?? '');
+  const parts = mounted?.parts;
   try {
     if (base === '') {
       if (rootEntry || name !== '') {
         const st = fstatSync(parentFd, { bigint: true });
         yield tarHeader({ ...owner(st), name: name === '' ? '/' : `${name}/`, type: T_DIR });
       }
-      yield* w.children(parentFd, name === '' && !rootEntry ? '' : `${name}/`);
+      yield* w.children(parentFd, name === '' && !rootEntry ? '' : `${name}/`, parts);
     } else {
-      yield* w.entry(parentFd, base, name);
+      yield* w.entry(parentFd, base, name, parts);
     }
     yield TAR_END;
   } finally {
@@ -115,27 +118,30 @@ class TreeWriter {
   /** dev:ino of hardlinked files → the name written first */
   private readonly links = new Map<string, string>();
 
-  /** The entries of the directory open as `fd`, each named `prefix` + its name. */
-  async *children(fd: number, prefix: string): AsyncGenerator<Buffer, void, undefined> {
-    for (const child of dirNames(fd)) yield* this.entry(fd, child, prefix + child);
+  /** `root`'s mounts are crossed into where the walk knows its place (`parts`, the entries' container components). */
+  constructor(private readonly root: FsRoot) {}
+
+  /** The entries of the directory open as `fd` (at `parts`), each named `prefix` + its name. */
+  async *children(fd: number, prefix: string, parts?: string[]): AsyncGenerator<Buffer, void, undefined> {
+    for (const child of dirNames(fd)) yield* this.entry(fd, child, prefix + child, parts && [...parts, child]);
   }
 
-  async *entry(dirFd: number, base: string, name: string): AsyncGenerator<Buffer, void, undefined> {
-    const st = lstatAt(dirFd, base);
+  async *entry(dirFd: number, base: string, name: string, parts?: string[]): AsyncGenerator<Buffer, void, undefined> {
+    const st = parts ? lstatEntry(this.root, dirFd, base, parts) : lstatAt(dirFd, base);
     if (!st) return; // gone meanwhile: a running container changes its files
     const h = owner(st);
     switch (Number(st.mode) & S_IFMT) {
       case 0o040000: {
         let fd: number;
         try {
-          fd = openSync(at(dirFd, base), O_DIR);
+          fd = parts ? openSubdir(this.root, dirFd, base, parts) : openSync(at(dirFd, base), O_DIR);
         } catch (err) {
           if (code(err) === 'ENOENT' || code(err) === 'ELOOP' || code(err) === 'ENOTDIR') return; // replaced meanwhile
           throw err;
         }
         try {
           yield tarHeader({ ...h, name: `${name}/`, type: T_DIR });
-          yield* this.children(fd, `${name}/`);
+          yield* this.children(fd, `${name}/`, parts);
         } finally {
           closeSync(fd);
         }
@@ -233,6 +239,8 @@ export interface ExtractOptions {
   noOverwriteDirNonDir?: boolean;
   /** The owner of every entry (copyUIDGID with a container user); otherwise the archive's. */
   owner?: { uid: number; gid: number };
+  /** The rootfs is read-only: only a directory in a writable mount takes the archive (Docker's order: after the directory check). */
+  readOnlyRootfs?: boolean;
 }
 
 /**
@@ -241,13 +249,15 @@ export interface ExtractOptions {
  * ContainerPathNotFound when `dir` is missing, InvalidArgument when it is not a directory or an
  * entry climbs out of it; Docker's "cannot overwrite …" errors with noOverwriteDirNonDir.
  */
-export async function extractInto(root: string, dir: string, tar: AsyncIterable<Buffer>, opts: ExtractOptions = {}): Promise<void> {
+export async function extractInto(root: FsRoot, dir: string, tar: AsyncIterable<Buffer>, opts: ExtractOptions = {}): Promise<void> {
   const bytes = toBytes(dir);
   const loc = locate(root, bytes, dir, true);
   let destFd: number;
   try {
     if (!loc.st.isDirectory()) throw new InvalidArgument('extraction point is not a directory');
-    destFd = loc.base ? openSync(at(loc.parentFd, loc.base), O_DIR) : openDirAt(root, []);
+    const mount = mountAround(root, loc.parts);
+    if (mount ? mount.readOnly : opts.readOnlyRootfs) throw new InvalidArgument(mount ? READONLY_MOUNT : 'container rootfs is marked read-only');
+    destFd = loc.base ? openSubdir(root, loc.parentFd, loc.base, loc.parts) : openDirAt(root, []);
   } finally {
     closeSync(loc.parentFd);
   }
@@ -263,6 +273,8 @@ export async function extractInto(root: string, dir: string, tar: AsyncIterable<
 }
 
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+/** Docker's words for a copy into a volume or bind mounted read-only. */
+const READONLY_MOUNT = 'mounted volume is marked read-only';
 /** Bounded: fds for recently used parent directories. */
 const MAX_OPEN_DIRS = 64;
 
@@ -284,7 +296,7 @@ class Extractor implements TarHandler {
   private curAt: { dir: OpenDir; base: string } | undefined;
 
   constructor(
-    private readonly root: string,
+    private readonly root: FsRoot,
     destParts: string[],
     destFd: number,
     private readonly opts: ExtractOptions,
@@ -459,9 +471,13 @@ class Extractor implements TarHandler {
     if (known) return known;
     const parent = this.parentDir(parts.slice(0, -1), e, make);
     const c = parts[parts.length - 1]!;
+    const mount = mountAt(this.root, [...parent.parts, c]);
     const st = lstatAt(parent.fd, c);
     let found: OpenDir;
-    if (!st) {
+    if (mount) {
+      if (mount.readOnly) throw new InvalidArgument(READONLY_MOUNT);
+      found = { fd: openSubdir(this.root, parent.fd, c, [...parent.parts, c]), parts: [...parent.parts, c] };
+    } else if (!st) {
       if (!make) throw new InvalidArgument(`${show(e.name)}: ${show(key)} does not exist`);
       mkdirSync(at(parent.fd, c), 0o755);
       found = { fd: openSync(at(parent.fd, c), O_DIR), parts: [...parent.parts, c] };
@@ -470,6 +486,7 @@ class Extractor implements TarHandler {
     } else if (st.isSymbolicLink()) {
       // followed in the rootfs's scope; what it leads to is made if missing, as Docker does
       const resolved = resolveParts(this.root, '/' + [...parent.parts, c].join('/'), true);
+      if (mountAround(this.root, resolved)?.readOnly) throw new InvalidArgument(READONLY_MOUNT);
       let fd: number;
       try {
         fd = make ? makeDirAt(this.root, resolved) : openDirAt(this.root, resolved);
@@ -558,6 +575,16 @@ async function withContainerRootfs<T>(ctx: EngineContext, idOrName: string, fn: 
   return rootfs.withContainerRootfs(ctx, idOrName, fn);
 }
 
+/** The rootfs with the container's volumes and binds on it, as `docker cp` sees the container. */
+async function withContainerRoot<T>(ctx: EngineContext, idOrName: string, fn: (root: MountedRoot, rec: ContainerRecord) => Promise<T>): Promise<T> {
+  const { cpMounts } = await import('../volumes/container-volumes.ts');
+  return withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
+    const mounts = new Map<string, RootMount>();
+    for (const m of await cpMounts(ctx, rec)) mounts.set(mountKey(m.destination), { source: m.source, readOnly: m.readOnly });
+    return fn({ path: rootfs, mounts }, rec);
+  });
+}
+
 /** Docker's message for a path a container lacks, naming the container as the client did. */
 function renameNotFound(err: unknown, path: string, idOrName: string): never {
   if (err instanceof ContainerPathNotFound) throw new NotFound(`Could not find the file ${path} in container ${idOrName}`);
@@ -566,16 +593,22 @@ function renameNotFound(err: unknown, path: string, idOrName: string): never {
 
 /** HEAD /containers/{id}/archive: the stat of a path (a symlink itself, not its target). */
 export async function containerStatPath(ctx: EngineContext, idOrName: string, path: string): Promise<PathStat> {
-  return withContainerRootfs(ctx, idOrName, (rootfs) => statPath(rootfs, path)).catch((err: unknown) => renameNotFound(err, path, idOrName));
+  return withContainerRoot(ctx, idOrName, (root) => statPath(root, path)).catch((err: unknown) => renameNotFound(err, path, idOrName));
 }
 
 /**
  * Runs `open` with the container's rootfs mounted, answers its stream, and keeps the rootfs
  * mounted until that stream ended or was dropped; `done` runs once it was read to its end.
  */
-function streamFromRootfs<T extends { tar: Readable }>(ctx: EngineContext, idOrName: string, open: (rootfs: string, rec: ContainerRecord) => Promise<T>, done: (rec: ContainerRecord) => Promise<void>): Promise<T> {
+function streamFromRootfs<T extends { tar: Readable }, R extends FsRoot>(
+  withRoot: (ctx: EngineContext, idOrName: string, fn: (root: R, rec: ContainerRecord) => Promise<void>) => Promise<void>,
+  ctx: EngineContext,
+  idOrName: string,
+  open: (root: R, rec: ContainerRecord) => Promise<T>,
+  done: (rec: ContainerRecord) => Promise<void>,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
+    withRoot(ctx, idOrName, async (rootfs, rec) => {
       const out = await open(rootfs, rec);
       resolve(out);
       const complete = await new Promise<boolean>((res) => {
@@ -591,10 +624,11 @@ function streamFromRootfs<T extends { tar: Readable }>(ctx: EngineContext, idOrN
 /** GET /containers/{id}/archive: the path's stat and its tar (see archiveOf). */
 export async function containerArchive(ctx: EngineContext, idOrName: string, path: string): Promise<PathArchive> {
   return streamFromRootfs(
+    withContainerRoot,
     ctx,
     idOrName,
-    async (rootfs, rec) => {
-      const out = await archiveOf(rootfs, path);
+    async (root, rec) => {
+      const out = await archiveOf(root, path);
       void containerEvent(ctx, rec, 'archive-path'); // Docker records it when the tar starts
       return out;
     },
@@ -610,22 +644,22 @@ export interface CopyToOptions {
 
 /** PUT /containers/{id}/archive: a tar extracted into a directory of the container. */
 export async function copyToContainer(ctx: EngineContext, idOrName: string, path: string, tar: AsyncIterable<Buffer>, opts: CopyToOptions = {}): Promise<void> {
-  await withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
-    // volumes are not reachable through the rootfs yet, so a read-only rootfs refuses every copy
-    if (rec.HostConfig.ReadonlyRootfs) throw new InvalidArgument('container rootfs is marked read-only');
+  await withContainerRoot(ctx, idOrName, async (root, rec) => {
     let owner: ExtractOptions['owner'];
     if (opts.copyUIDGID && rec.Config.User) {
-      const u = await resolveUser(rootfs, rec.Config.User);
+      const u = await resolveUser(root.path, rec.Config.User);
       owner = { uid: u.uid, gid: u.gid };
     }
-    await extractInto(rootfs, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner });
+    await extractInto(root, path, tar, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner, readOnlyRootfs: !!rec.HostConfig.ReadonlyRootfs });
     await containerEvent(ctx, rec, 'extract-to-dir');
   }).catch((err: unknown) => renameNotFound(err, path, idOrName));
 }
 
 /** GET /containers/{id}/export: the tar of the container's whole filesystem. */
 export async function exportContainer(ctx: EngineContext, idOrName: string): Promise<Readable> {
-  const out = await streamFromRootfs(
+  // the container's own files only: Docker's export leaves volumes out
+  const out = await streamFromRootfs<{ tar: Readable }, string>(
+    withContainerRootfs,
     ctx,
     idOrName,
     async (rootfs, rec) => {

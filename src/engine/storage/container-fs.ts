@@ -12,6 +12,9 @@
 //   container that swaps it meanwhile makes the operation fail, never escape.
 // - Names are byte strings (latin1 inside, Buffers at the syscalls), as in the layer code, so a
 //   file whose name is not UTF-8 is still copied as it is.
+// - A root may come with mounts (a container's volumes and binds, by destination): a walk that
+//   reaches a destination goes on in the mount's source, as Docker's cp sees the container with
+//   its volumes mounted. `..` at a mount's top goes back to the rootfs dir it sits on.
 import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { InvalidArgument, NotFound, SystemError } from '../errors.ts';
 
@@ -31,6 +34,63 @@ export interface PathStat {
 export class ContainerPathNotFound extends NotFound {
   constructor(readonly path: string) {
     super(`Could not find the file ${path} in container`);
+  }
+}
+
+/** A mount a container path may cross into: its host directory, and whether the container may write there. */
+export interface RootMount {
+  source: string;
+  readOnly: boolean;
+}
+
+/** A rootfs and the mounts on it, by destination (byte-string components joined by `/`, no leading `/`). */
+export interface MountedRoot {
+  path: string;
+  mounts: ReadonlyMap<string, RootMount>;
+}
+
+/** What the resolver works in: a plain rootfs path, or one with mounts. */
+export type FsRoot = string | MountedRoot;
+
+/** The mount table key of a destination (a UTF-8 container path). */
+export function mountKey(destination: string): string {
+  return components(toBytes(destination)).join('/');
+}
+
+/** The mount whose destination is exactly `parts`, if any. */
+export function mountAt(root: FsRoot, parts: readonly string[]): RootMount | undefined {
+  return typeof root === 'string' || parts.length === 0 ? undefined : root.mounts.get(parts.join('/'));
+}
+
+/** The innermost mount `parts` lies in (itself included), if any. */
+export function mountAround(root: FsRoot, parts: readonly string[]): RootMount | undefined {
+  for (let n = parts.length; n > 0; n--) {
+    const m = mountAt(root, parts.slice(0, n));
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/** A mount's source, opened as a directory (a host path berth or the user chose: links in it are followed). */
+function openMount(m: RootMount): number {
+  return openSync(m.source, fsc.O_RDONLY | fsc.O_DIRECTORY);
+}
+
+/** Opens the subdirectory `parts` (its last component `name`, an entry of the directory open as `dirFd`): a mount's source when one is there. */
+export function openSubdir(root: FsRoot, dirFd: number, name: string, parts: readonly string[]): number {
+  const m = mountAt(root, parts);
+  return m ? openMount(m) : openSync(at(dirFd, name), O_DIR);
+}
+
+/** The stat of the entry `name` of `dirFd` at `parts`: a mount's top when one is there. */
+export function lstatEntry(root: FsRoot, dirFd: number, name: string, parts: readonly string[]): BigIntStats | undefined {
+  const m = mountAt(root, parts);
+  if (!m) return lstatAt(dirFd, name);
+  const fd = openMount(m);
+  try {
+    return fstatSync(fd, { bigint: true });
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -87,7 +147,7 @@ function wantsFollow(path: string): boolean {
  * Components from the first that does not exist on are kept as given (`..` still pops), as
  * Docker's FollowSymlinkInScope does, so a path to be created resolves too.
  */
-export function resolveParts(root: string, path: string, followLast = false): string[] {
+export function resolveParts(root: FsRoot, path: string, followLast = false): string[] {
   const rootFd = openRoot(root);
   // fds[i] is the open directory of parts[0..i): shorter than parts + 1 below a missing entry
   const fds = [rootFd];
@@ -108,6 +168,13 @@ export function resolveParts(root: string, path: string, followLast = false): st
         continue;
       }
       const dir = fds[fds.length - 1]!;
+      const mount = mountAt(root, [...parts, c]);
+      if (mount) {
+        // a mount's top is a directory, whatever the rootfs has under it
+        fds.push(openMount(mount));
+        parts.push(c);
+        continue;
+      }
       const st = lstatAt(dir, c);
       if (st?.isSymbolicLink() && (queue.length > 0 || followLast)) {
         if (++links > MAX_LINKS) throw new InvalidArgument(`too many symlinks while resolving ${fromBytes(path)}`);
@@ -128,9 +195,9 @@ export function resolveParts(root: string, path: string, followLast = false): st
   }
 }
 
-function openRoot(root: string): number {
+function openRoot(root: FsRoot): number {
   try {
-    return openSync(root, O_DIR);
+    return openSync(typeof root === 'string' ? root : root.path, O_DIR);
   } catch (err) {
     throw new SystemError(`opening the container's root filesystem ${root}: ${(err as Error).message}`, { cause: err });
   }
@@ -142,13 +209,13 @@ function openRoot(root: string): number {
  * Throws the fs error (ENOENT, ENOTDIR, ELOOP) as it comes; with `create`, missing directories
  * are made (0755) instead of ENOENT.
  */
-export function openDirAt(root: string, parts: readonly string[], create = false): number {
+export function openDirAt(root: FsRoot, parts: readonly string[], create = false): number {
   let fd = openRoot(root);
   try {
-    for (const c of parts) {
+    for (const [i, c] of parts.entries()) {
       let next: number;
       try {
-        next = openSync(at(fd, c), O_DIR);
+        next = openSubdir(root, fd, c, parts.slice(0, i + 1));
       } catch (err) {
         if (!create || code(err) !== 'ENOENT') throw err;
         mkdirSync(at(fd, c), 0o755);
@@ -165,7 +232,7 @@ export function openDirAt(root: string, parts: readonly string[], create = false
 }
 
 /** openDirAt, making the directories that are missing. ENOTDIR when a non-directory is in the way. */
-export function makeDirAt(root: string, parts: readonly string[]): number {
+export function makeDirAt(root: FsRoot, parts: readonly string[]): number {
   return openDirAt(root, parts, true);
 }
 
@@ -208,7 +275,7 @@ export interface Located {
 }
 
 /** Finds an existing entry; ContainerPathNotFound when it is not there. */
-export function locate(root: string, path: string, shown: string, followLast = false): Located {
+export function locate(root: FsRoot, path: string, shown: string, followLast = false): Located {
   const parts = resolveParts(root, path, followLast || wantsFollow(path));
   let parentFd: number;
   try {
@@ -218,7 +285,7 @@ export function locate(root: string, path: string, shown: string, followLast = f
     throw new SystemError(`resolving ${shown} in the container: ${(err as Error).message}`, { cause: err });
   }
   const base = parts.length ? parts[parts.length - 1]! : '';
-  const st = base ? lstatAt(parentFd, base) : fstatSync(parentFd, { bigint: true });
+  const st = base ? lstatEntry(root, parentFd, base, parts) : fstatSync(parentFd, { bigint: true });
   if (!st) {
     closeSync(parentFd);
     throw new ContainerPathNotFound(shown);
@@ -276,7 +343,7 @@ export function rfc3339Nano(ns: bigint): string {
 }
 
 /** Stats a container path for `X-Docker-Container-Path-Stat` (the entry itself: a symlink is not followed). */
-export async function statPath(root: string, path: string): Promise<PathStat> {
+export async function statPath(root: FsRoot, path: string): Promise<PathStat> {
   const bytes = toBytes(path);
   const loc = locate(root, bytes, path);
   try {
@@ -286,7 +353,7 @@ export async function statPath(root: string, path: string): Promise<PathStat> {
   }
 }
 
-export function statOf(root: string, bytes: string, loc: Located): PathStat {
+export function statOf(root: FsRoot, bytes: string, loc: Located): PathStat {
   const { st } = loc;
   const abs = containerAbsPath(bytes);
   let linkTarget = '';

@@ -171,6 +171,26 @@ async function createBindSources(rec: ContainerRecord): Promise<void> {
   }
 }
 
+/**
+ * The volumes and binds `docker cp` sees in the container, as Docker mounts them for it: each
+ * destination with its host directory. A volume mounted with driver options is there only while
+ * the container runs (its directory is empty otherwise); tmpfs mounts live in the container alone.
+ */
+export async function cpMounts(ctx: EngineContext, rec: ContainerRecord): Promise<Array<{ destination: string; source: string; readOnly: boolean }>> {
+  const store = new VolumeStore(ctx);
+  const running = rec.State.Status === 'running' || rec.State.Status === 'paused';
+  const out = [];
+  for (const mp of recordMountPoints(rec)) {
+    if (mp.Type === 'tmpfs' || !mp.Source || mp.Spec?.VolumeOptions?.Subpath) continue;
+    if (mp.Type === 'volume' && !running) {
+      const vol = mp.Name ? await store.read(mp.Name) : undefined;
+      if (!vol || needsMount(vol.Options)) continue;
+    }
+    out.push({ destination: mp.Destination, source: mp.Source, readOnly: !mp.RW });
+  }
+  return out;
+}
+
 export async function releaseMounts(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
   const file = runFile(ctx, rec.Id);
   const run = await readJson<RunMounts>(file).catch(() => undefined);
