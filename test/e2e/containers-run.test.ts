@@ -166,6 +166,16 @@ describe('detached containers', () => {
     await docker('rm', 'att1');
   });
 
+  it('start -a streams every run of a stopped container, not only the first', async () => {
+    await docker('create', '--name', 'again', BUSYBOX, 'sh', '-c', 'echo run; echo oops >&2; exit 3');
+    for (let i = 0; i < 3; i++) {
+      const r = await run('start', '-a', 'again');
+      assert.deepEqual([r.code, r.stdout, r.stderr], [3, 'run\n', 'oops\n'], `run ${i + 1}`);
+    }
+    assert.match((await docker('ps', '-a', '--filter', 'name=again', '--format', '{{.Status}}')).stdout, /^Exited \(3\)/);
+    await docker('rm', 'again');
+  });
+
   it('container prune removes stopped containers only', async () => {
     await docker('run', '-d', '--name', 'keep1', BUSYBOX, 'sleep', '1000');
     await docker('run', '--name', 'gone1', BUSYBOX, 'true');

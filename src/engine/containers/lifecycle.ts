@@ -42,6 +42,11 @@ export function isRunning(rec: ContainerRecord): boolean {
   return rec.State.Status === 'running' || rec.State.Status === 'paused';
 }
 
+/** Running, or made ready to run (conmon up, the process created) by an attach that came before the start. */
+function hasProcess(rec: ContainerRecord): boolean {
+  return isRunning(rec) || ((rec.State.Status === 'created' || rec.State.Status === 'exited') && rec.State.ConmonPid > 0);
+}
+
 // ---- create ---------------------------------------------------------------------------
 
 export async function createContainer(ctx: EngineContext, body: CreateBody, opts: { name?: string } = {}): Promise<{ Id: string; Warnings: string[] }> {
@@ -376,14 +381,18 @@ function runtimeError(err: unknown, rec: ContainerRecord): Error {
   return new SystemError(message, { cause: err });
 }
 
-/** Makes the OCI container for attach-before-start; a no-op when it exists or runs. */
+/**
+ * Makes the OCI container for attach-before-start (`docker start -a`), of a created container or
+ * of a stopped one that is about to run again; a no-op when it exists or runs.
+ */
 export async function initContainer(ctx: EngineContext, idOrName: string): Promise<ContainerRecord> {
   const store = new ContainerStore(ctx);
   const rec = await findFresh(ctx, idOrName);
-  if (rec.State.Status !== 'created') return rec;
+  const stopped = (r: ContainerRecord) => r.State.Status === 'created' || r.State.Status === 'exited';
+  if (!stopped(rec)) return rec;
   return store.withLock(rec.Id, async () => {
     const now = (await store.read(rec.Id))!;
-    if (now.State.Status !== 'created') return now;
+    if (!stopped(now)) return now;
     try {
       await initLocked(ctx, now);
     } catch (err) {
@@ -674,7 +683,10 @@ export async function removeContainer(ctx: EngineContext, idOrName: string, opts
  */
 export async function openAttach(ctx: EngineContext, idOrName: string): Promise<{ rec: ContainerRecord; sock: import('node:net').Socket | undefined }> {
   let rec = await findFresh(ctx, idOrName);
-  if (rec.State.Status === 'created') {
+  // Docker's daemon attaches to a stopped container too, and streams its next run (the CLI
+  // refuses `docker attach` itself; `docker start -a` attaches first): made ready here, so the
+  // start that follows loses no output
+  if (rec.State.Status === 'created' || rec.State.Status === 'exited') {
     try {
       rec = await initContainer(ctx, rec.Id);
     } catch (err) {
@@ -686,9 +698,7 @@ export async function openAttach(ctx: EngineContext, idOrName: string): Promise<
   }
   if (rec.State.Status === 'paused') throw new Conflict('You cannot attach to a paused container, unpause it first');
   if (rec.State.Status === 'restarting') throw new Conflict('You cannot attach to a restarting container, wait until it is running');
-  // Docker's daemon attaches to a stopped container too: the stream just ends (the CLI refuses
-  // before asking; compose's `run -T` starts first and attaches after, when a quick process is done)
-  if (!isRunning(rec) && !(rec.State.Status === 'created' && rec.State.ConmonPid)) return { rec, sock: undefined };
+  if (!hasProcess(rec)) return { rec, sock: undefined };
   const { connectSeqpacket } = await import('../../sys/seqpacket.ts');
   const sock = connectSeqpacket(new ContainerStore(ctx).paths(rec.Id).attach);
   return { rec, sock };
@@ -696,7 +706,7 @@ export async function openAttach(ctx: EngineContext, idOrName: string): Promise<
 
 export async function resizeContainer(ctx: EngineContext, idOrName: string, height: number, width: number): Promise<void> {
   const rec = await findFresh(ctx, idOrName);
-  if (!isRunning(rec) && !(rec.State.Status === 'created' && rec.State.ConmonPid)) throw new Conflict(`Container ${rec.Id} is not running`);
+  if (!hasProcess(rec)) throw new Conflict(`Container ${rec.Id} is not running`);
   const { resizeTerminal } = await import('../runtime/attach.ts');
   await resizeTerminal(new ContainerStore(ctx).paths(rec.Id).ctl, height, width);
   await containerEvent(ctx, rec, 'resize', { height: String(height), width: String(width) });
