@@ -136,6 +136,30 @@ describe('docker network', () => {
     assert.match(busy.stderr, /error while removing network: network app id [0-9a-f]{64} has active endpoints/);
   });
 
+  it('honours --mac-address, keeps it across runs, and refuses a malformed one', async () => {
+    await docker('network', 'create', 'macs');
+    const mac = '02:42:0a:00:00:99';
+    await docker('create', '--name', 'fixed', '--network', 'macs', '--mac-address', mac, BUSYBOX, 'cat', '/sys/class/net/eth0/address');
+    const configured = JSON.parse((await docker('inspect', '-f', '{{json .NetworkSettings.Networks.macs}}', 'fixed')).stdout);
+    assert.equal(configured.MacAddress, mac);
+    assert.equal(configured.DesiredMacAddress, undefined, 'berth keeps its own fields out of the answer');
+    for (let i = 0; i < 2; i++) {
+      await docker('start', '-a', 'fixed').then((r) => assert.equal(r.stdout.trim(), mac));
+    }
+    assert.equal((await docker('inspect', '-f', '{{.NetworkSettings.Networks.macs.MacAddress}}', 'fixed')).stdout.trim(), mac);
+    await docker('rm', 'fixed');
+    // docker-py puts it in Config.MacAddress, as API versions before 1.44 did
+    const out = await py(`
+c = client.containers.run('${BUSYBOX}', ['cat', '/sys/class/net/eth0/address'], mac_address='02:42:0a:00:00:98', network='macs', remove=True)
+print(c.decode().strip())
+try:
+    client.containers.create('${BUSYBOX}', 'true', mac_address='not-a-mac', network='macs')
+except docker.errors.APIError as e:
+    print(e.status_code, e.explanation)
+`);
+    assert.equal(out.stdout.trim(), '02:42:0a:00:00:98\n400 invalid MAC address not-a-mac');
+  });
+
   it('gives the default bridge no name resolution, and inspect shows the bridge endpoint', async () => {
     await docker('run', '-d', '--name', 'web', WEB);
     const ns = JSON.parse((await docker('inspect', '-f', '{{json .NetworkSettings}}', 'web')).stdout);

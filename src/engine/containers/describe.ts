@@ -2,6 +2,7 @@
 // ("Up 3 seconds", "Exited (0) 2 minutes ago"), and the list's filters.
 import type { EngineContext } from '../context.ts';
 import { baseSettings } from '../network/container-network.ts';
+import { publicEndpoint, type Endpoint } from '../network/endpoint.ts';
 import { checkFilterKeys, filterBool, matchLabels, type Filters } from '../filters.ts';
 import { InvalidArgument } from '../errors.ts';
 import { portList } from '../network/port-bindings.ts';
@@ -79,7 +80,10 @@ function stateOf(rec: ContainerRecord) {
 }
 
 export function networkSettings(rec: ContainerRecord): Record<string, unknown> {
-  return { ...baseSettings(), ...rec.NetworkSettings };
+  const settings: Record<string, unknown> = { ...baseSettings(), ...rec.NetworkSettings };
+  const eps = settings['Networks'] as Record<string, Endpoint> | undefined;
+  if (eps) settings['Networks'] = Object.fromEntries(Object.entries(eps).map(([n, ep]) => [n, publicEndpoint(ep)]));
+  return settings;
 }
 
 /** Binds, volumes and --mount tmpfs mounts as inspect lists them (Docker's MountPoint fields). */

@@ -108,7 +108,10 @@ export async function planNetworks(
     const primary = await store.find(mode.name);
     const given = input.hostConfig.NetworkMode || 'default';
     const reqKey = Object.keys(requested).find((k) => k === given || k === mode.name || k === primary.name || k === primary.id);
-    networks[primary.name] = plannedEndpoint(primary, reqKey ? requested[reqKey] ?? undefined : undefined);
+    let primaryReq = reqKey ? requested[reqKey] ?? undefined : undefined;
+    // Config.MacAddress: where API versions before 1.44 put --mac-address; it is the primary network's
+    if (input.config.MacAddress && !primaryReq?.MacAddress) primaryReq = { ...primaryReq, MacAddress: input.config.MacAddress };
+    networks[primary.name] = plannedEndpoint(primary, primaryReq);
     for (const [key, req] of Object.entries(requested)) {
       if (key === reqKey) continue;
       const def = await store.find(key);
@@ -206,7 +209,7 @@ export async function setupNetwork(ctx: EngineContext, rec: ContainerRecord): Pr
       const { ip } = await leaseAddress(ctx, def, rec.Id, (id) => hasIntent(ctx, id), ep.IPAMConfig?.IPv4Address || undefined);
       intent.networks[def.name] = {
         network: netavarkForm(def),
-        attachment: { static_ips: [ip], aliases: dnsAliases(def, rec.Id, ep), interface_name: `eth${i++}` },
+        attachment: { static_ips: [ip], ...(ep.DesiredMacAddress ? { static_mac: ep.DesiredMacAddress } : {}), aliases: dnsAliases(def, rec.Id, ep), interface_name: `eth${i++}` },
         withPorts: true,
       };
     }
@@ -373,7 +376,11 @@ export async function connectLive(ctx: EngineContext, rec: ContainerRecord, def:
   while (used.has(`eth${i}`)) i++;
   try {
     const { ip } = await leaseAddress(ctx, def, rec.Id, (id) => hasIntent(ctx, id), ep.IPAMConfig?.IPv4Address || undefined);
-    intent.networks[def.name] = { network: netavarkForm(def), attachment: { static_ips: [ip], aliases: dnsAliases(def, rec.Id, ep), interface_name: `eth${i}` }, withPorts: false };
+    intent.networks[def.name] = {
+      network: netavarkForm(def),
+      attachment: { static_ips: [ip], ...(ep.DesiredMacAddress ? { static_mac: ep.DesiredMacAddress } : {}), aliases: dnsAliases(def, rec.Id, ep), interface_name: `eth${i}` },
+      withPorts: false,
+    };
     await writeIntent(ctx, intent);
     const status = await netavarkSetup(ctx, intent.netns, optionsFor(intent, [def.name], false));
     return liveEndpoint(ep, def, rec.Name, rec.Id, status[netavarkForm(def).name], `eth${i}`);

@@ -29,7 +29,12 @@ export interface Endpoint {
   GlobalIPv6Address: string;
   GlobalIPv6PrefixLen: number;
   DNSNames: string[] | null;
+  /** The MAC address asked for (`--mac-address`): berth's record only, never in an API answer (see publicEndpoint). */
+  DesiredMacAddress?: string;
 }
+
+/** A MAC address as Go's net.ParseMAC takes the 6-byte form (colons or hyphens). */
+const MAC = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
 
 export function isUserNetwork(def: NetworkDef): boolean {
   return def.driver === 'bridge' && def.name !== 'bridge';
@@ -41,6 +46,8 @@ export function plannedEndpoint(def: NetworkDef, req: EndpointRequest | undefine
   if (!user && req?.Aliases?.length) throw new InvalidArgument('network-scoped alias is supported only for containers in user defined networks');
   const ipam = req?.IPAMConfig && (req.IPAMConfig.IPv4Address || req.IPAMConfig.IPv6Address) ? req.IPAMConfig : null;
   if (!user && ipam) throw new InvalidArgument('user specified IP address is supported on user defined networks only');
+  const mac = req?.MacAddress || undefined;
+  if (mac !== undefined && !MAC.test(mac)) throw new InvalidArgument(`invalid MAC address ${mac}`);
   return {
     IPAMConfig: ipam ?? null,
     Links: req?.Links?.length ? req.Links : null,
@@ -56,7 +63,14 @@ export function plannedEndpoint(def: NetworkDef, req: EndpointRequest | undefine
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
     DNSNames: null,
+    ...(mac ? { DesiredMacAddress: mac.toLowerCase().replaceAll('-', ':') } : {}),
   };
+}
+
+/** The endpoint as the API shows it: berth's own fields left out. */
+export function publicEndpoint(ep: Endpoint): Endpoint {
+  const { DesiredMacAddress: _, ...rest } = ep;
+  return rest;
 }
 
 /** The names aardvark answers for the container on a user network, besides its own name. */
@@ -85,5 +99,5 @@ export function liveEndpoint(ep: Endpoint, def: NetworkDef, containerName: strin
 
 /** The endpoint once its run is over: the request stays, the addresses go. */
 export function idleEndpoint(ep: Endpoint): Endpoint {
-  return { ...ep, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
+  return { ...ep, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: ep.DesiredMacAddress ?? '', IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null };
 }

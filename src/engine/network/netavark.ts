@@ -19,6 +19,8 @@ export interface NetavarkPort {
 
 export interface NetavarkAttachment {
   static_ips: string[];
+  /** a fixed MAC address for the interface (netavark makes one up otherwise) */
+  static_mac?: string;
   aliases: string[];
   interface_name: string;
 }
