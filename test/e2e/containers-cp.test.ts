@@ -175,6 +175,13 @@ print(json.dumps([f, d]))`);
       assert.match(passwd, /^root:x:0:0:root:\/root:\/bin\/sh$/m);
       assert.equal((await sh('docker cp cp-vol:/data/../etc/passwd - | tar -xO')).stdout.toString(), passwd);
 
+      // the generated etc files, as the container has them (not the image's)
+      const hostname = (await docker('exec', 'cp-vol', 'hostname')).stdout.trim();
+      assert.equal((await sh('docker cp cp-vol:/etc/hostname - | tar -xO')).stdout.toString().trim(), hostname);
+      assert.equal((await sh('docker cp cp-vol:/etc/hosts - | tar -xO')).stdout.toString(), (await docker('exec', 'cp-vol', 'cat', '/etc/hosts')).stdout);
+      const etc = (await sh('docker cp cp-vol:/etc - | tar -xO etc/resolv.conf')).stdout.toString();
+      assert.equal(etc, (await docker('exec', 'cp-vol', 'cat', '/etc/resolv.conf')).stdout);
+
       // stopped: the volume is still what cp reads and writes
       await docker('stop', '-t', '0', 'cp-vol');
       await docker('cp', join(work, 'hello.txt'), 'cp-vol:/data/made/again.txt');

@@ -14,6 +14,7 @@ import {
   chmodSync,
   closeSync,
   constants as fsc,
+  existsSync,
   fchmodSync,
   fchownSync,
   fstatSync,
@@ -157,7 +158,7 @@ class TreeWriter {
           }
           this.links.set(key, name);
         }
-        yield* this.file(dirFd, base, name, h, st);
+        yield* this.file(dirFd, base, name, h, st, parts && mountAt(this.root, parts)?.source);
         return;
       }
       case 0o120000: {
@@ -184,11 +185,12 @@ class TreeWriter {
     }
   }
 
-  private async *file(dirFd: number, base: string, name: string, h: ReturnType<typeof owner>, st: BigIntStats): AsyncGenerator<Buffer, void, undefined> {
+  /** A regular file's entry; `mounted`: the host file mounted there instead (followed: berth made it). */
+  private async *file(dirFd: number, base: string, name: string, h: ReturnType<typeof owner>, st: BigIntStats, mounted?: string): AsyncGenerator<Buffer, void, undefined> {
     let fd: number;
     try {
       // O_NONBLOCK: if a FIFO took the file's place, the open must not wait for a writer
-      fd = openSync(at(dirFd, base), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      fd = mounted ? openSync(mounted, fsc.O_RDONLY | fsc.O_NONBLOCK) : openSync(at(dirFd, base), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
     } catch (err) {
       if (code(err) === 'ENOENT' || code(err) === 'ELOOP') return;
       throw err;
@@ -197,7 +199,7 @@ class TreeWriter {
       const now = fstatSync(fd, { bigint: true });
       if ((Number(now.mode) & S_IFMT) !== 0o100000) return;
       const size = Number(st.size);
-      const xattrs = capability(dirFd, base);
+      const xattrs = mounted ? undefined : capability(dirFd, base);
       yield tarHeader({ ...h, name, type: T_REG, size, ...(xattrs ? { xattrs } : {}) });
       let done = 0;
       while (done < size) {
@@ -578,9 +580,15 @@ async function withContainerRootfs<T>(ctx: EngineContext, idOrName: string, fn: 
 /** The rootfs with the container's volumes and binds on it, as `docker cp` sees the container. */
 async function withContainerRoot<T>(ctx: EngineContext, idOrName: string, fn: (root: MountedRoot, rec: ContainerRecord) => Promise<T>): Promise<T> {
   const { cpMounts } = await import('../volumes/container-volumes.ts');
+  const { containerPaths } = await import('../containers/store.ts');
   return withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
     const mounts = new Map<string, RootMount>();
     for (const m of await cpMounts(ctx, rec)) mounts.set(mountKey(m.destination), { source: m.source, readOnly: m.readOnly });
+    // the generated etc files, where the user mounts nothing (as the runtime spec mounts them)
+    const p = containerPaths(ctx, rec.Id);
+    for (const [dest, source] of [['/etc/resolv.conf', p.resolvConf], ['/etc/hostname', p.hostname], ['/etc/hosts', p.hosts]] as const) {
+      if (!mounts.has(mountKey(dest)) && existsSync(source)) mounts.set(mountKey(dest), { source, readOnly: !!rec.HostConfig.ReadonlyRootfs, file: true });
+    }
     return fn({ path: rootfs, mounts }, rec);
   });
 }

@@ -15,7 +15,7 @@
 // - A root may come with mounts (a container's volumes and binds, by destination): a walk that
 //   reaches a destination goes on in the mount's source, as Docker's cp sees the container with
 //   its volumes mounted. `..` at a mount's top goes back to the rootfs dir it sits on.
-import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
 import { InvalidArgument, NotFound, SystemError } from '../errors.ts';
 
 /** What `X-Docker-Container-Path-Stat` carries (base64 JSON), in Docker's field names. */
@@ -37,10 +37,12 @@ export class ContainerPathNotFound extends NotFound {
   }
 }
 
-/** A mount a container path may cross into: its host directory, and whether the container may write there. */
+/** A mount a container path may cross into: its host directory (or file), and whether the container may write there. */
 export interface RootMount {
   source: string;
   readOnly: boolean;
+  /** a file bind-mounted on a file (the generated /etc/hosts and the like) */
+  file?: boolean;
 }
 
 /** A rootfs and the mounts on it, by destination (byte-string components joined by `/`, no leading `/`). */
@@ -86,6 +88,14 @@ export function openSubdir(root: FsRoot, dirFd: number, name: string, parts: rea
 export function lstatEntry(root: FsRoot, dirFd: number, name: string, parts: readonly string[]): BigIntStats | undefined {
   const m = mountAt(root, parts);
   if (!m) return lstatAt(dirFd, name);
+  if (m.file) {
+    try {
+      return statSync(m.source, { bigint: true });
+    } catch (err) {
+      if (code(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
   const fd = openMount(m);
   try {
     return fstatSync(fd, { bigint: true });
@@ -170,8 +180,8 @@ export function resolveParts(root: FsRoot, path: string, followLast = false): st
       const dir = fds[fds.length - 1]!;
       const mount = mountAt(root, [...parts, c]);
       if (mount) {
-        // a mount's top is a directory, whatever the rootfs has under it
-        fds.push(openMount(mount));
+        // a mount's top is what is mounted there, whatever the rootfs has under it
+        if (!mount.file) fds.push(openMount(mount));
         parts.push(c);
         continue;
       }
