@@ -105,6 +105,18 @@ describe('docker volume', () => {
     await docker('volume', 'rm', 'keep');
   });
 
+  it('mounts a volume subpath, and refuses a missing or escaping one in Docker words', async () => {
+    await docker('volume', 'create', 'sub-vol');
+    await docker('run', '--rm', '-v', 'sub-vol:/v', BUSYBOX, 'sh', '-c', 'mkdir -p /v/sub/deeper && echo in-sub > /v/sub/f');
+    const { stdout } = await docker('run', '--rm', '--mount', 'type=volume,src=sub-vol,dst=/d,volume-subpath=sub', BUSYBOX, 'sh', '-c', 'cat /d/f; ls /d');
+    assert.equal(stdout, 'in-sub\ndeeper\nf\n');
+    const missing = await run('run', '--rm', '--mount', 'type=volume,src=sub-vol,dst=/d,volume-subpath=missing', BUSYBOX, 'true');
+    assert.match(missing.stderr, /error while mounting volume '.*\/volumes\/sub-vol\/_data': cannot access path .*\/missing: no such file or directory/);
+    const escape = await run('run', '--rm', '--mount', 'type=volume,src=sub-vol,dst=/d,volume-subpath=../x', BUSYBOX, 'true');
+    assert.match(escape.stderr, /subpath must be a relative path within the volume/);
+    await docker('volume', 'rm', 'sub-vol');
+  });
+
   it('enforces :ro and shows the mounts in inspect as Docker does', async () => {
     await docker('volume', 'create', 'ro-vol');
     const r = await run('run', '--rm', '-v', 'ro-vol:/data:ro', BUSYBOX, 'touch', '/data/x');
