@@ -11,6 +11,15 @@ export interface ExtraHost {
 
 export const HOST_GATEWAY = 'host-gateway';
 
+/** Where the generated files are mounted in the container, each with its host file. */
+export function etcFileMounts(files: { hosts: string; resolvConf: string; hostname: string }): Array<[destination: string, source: string]> {
+  return [
+    ['/etc/resolv.conf', files.resolvConf],
+    ['/etc/hostname', files.hostname],
+    ['/etc/hosts', files.hosts],
+  ];
+}
+
 /**
  * One HostConfig.ExtraHosts entry: `name:ip` (the API's form; IPv6 addresses allowed as the
  * part after the first colon, in brackets or not) or `name=ip` (the CLI's newer form).

@@ -24,7 +24,7 @@ import { containerEvent } from './events.ts';
 import { buildSpec } from './oci-spec.ts';
 import { mountRootfs, unmountRootfs } from './rootfs.ts';
 import { ContainerStore, newContainerId, validName } from './store.ts';
-import { ZERO_TIME, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.ts';
+import { isRunning, ZERO_TIME, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.ts';
 
 export interface CreateBody extends ContainerConfig {
   HostConfig?: HostConfig | null;
@@ -38,9 +38,7 @@ export function nowRfc3339(date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000000Z`);
 }
 
-export function isRunning(rec: ContainerRecord): boolean {
-  return rec.State.Status === 'running' || rec.State.Status === 'paused';
-}
+export { isRunning };
 
 /** Running, or made ready to run (conmon up, the process created) by an attach that came before the start. */
 function hasProcess(rec: ContainerRecord): boolean {
@@ -136,7 +134,7 @@ async function finish(ctx: EngineContext, rec: ContainerRecord, exit: { code: nu
   const store = new ContainerStore(ctx);
   const p = store.paths(rec.Id);
   const oom = await fs.stat(`${p.bundle}/oom`).then(() => true, () => false);
-  const wasRunning = rec.State.Status === 'running' || rec.State.Status === 'paused';
+  const wasRunning = isRunning(rec);
   // the network goes after `die`, as Docker orders its events; a container removed next keeps
   // it for the removal, which tears it down last
   await releaseRun(ctx, rec, { network: false });

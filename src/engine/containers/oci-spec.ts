@@ -21,6 +21,7 @@ import {
   type OciMount,
 } from './spec-defaults.ts';
 import type { ContainerRecord, HostConfig, MountPoint } from './types.ts';
+import { etcFileMounts } from './etc-files.ts';
 import { resolveInRoot, resolveUser } from './user.ts';
 
 // ---- the parts of runtime-spec 1.0.2 berth writes ---------------------------------------
@@ -366,12 +367,7 @@ function buildMounts(input: SpecInput, sec: SecurityOptions): OciMount[] {
   }
   // the generated files, writable unless the rootfs is read-only (as Docker mounts them)
   const etcOpts = ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])];
-  const etc: Array<[string, string]> = [
-    ['/etc/resolv.conf', input.etc.resolvConf],
-    ['/etc/hostname', input.etc.hostname],
-    ['/etc/hosts', input.etc.hosts],
-  ];
-  for (const [dest, source] of etc) {
+  for (const [dest, source] of etcFileMounts(input.etc)) {
     if (!taken.has(dest)) out.push({ destination: dest, type: 'bind', source, options: [...etcOpts] });
   }
   return out;

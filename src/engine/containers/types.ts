@@ -126,6 +126,11 @@ export interface HostConfig {
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
+/** The process is there: running, or paused (frozen). */
+export function isRunning(rec: { State: { Status: ContainerStatus } }): boolean {
+  return rec.State.Status === 'running' || rec.State.Status === 'paused';
+}
+
 export interface ContainerState {
   Status: ContainerStatus;
   Pid: number;

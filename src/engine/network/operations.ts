@@ -5,7 +5,7 @@ import { Conflict, Forbidden, InvalidArgument, NotFound, NotImplemented } from '
 import { checkFilterKeys, filterBool, filterTime, matchLabels, type Filters } from '../filters.ts';
 import { recordEvent } from '../events/journal.ts';
 import { ContainerStore } from '../containers/store.ts';
-import type { ContainerRecord } from '../containers/types.ts';
+import { isRunning, type ContainerRecord } from '../containers/types.ts';
 import { connectLive, disconnectLive, isUserNetwork, undoOrphanIntents } from './container-network.ts';
 import { plannedEndpoint, type Endpoint, type EndpointRequest } from './endpoint.ts';
 import { forgetNetworkLeases } from './ipam.ts';
@@ -144,7 +144,7 @@ export async function connectNetwork(ctx: EngineContext, ref: string, body: Conn
     const eps = endpointsOf(rec);
     if (eps[def.name]) throw new Forbidden(`endpoint with name ${rec.Name} already exists in network ${def.name}`);
     let ep = plannedEndpoint(def, body.EndpointConfig ?? undefined);
-    if (rec.State.Status === 'running' || rec.State.Status === 'paused') ep = await connectLive(ctx, rec, def, ep);
+    if (isRunning(rec)) ep = await connectLive(ctx, rec, def, ep);
     eps[def.name] = ep;
     await containers.write(rec);
   });
@@ -168,7 +168,7 @@ export async function disconnectNetwork(ctx: EngineContext, ref: string, body: {
       if (body.Force) return;
       throw new Forbidden(`container ${rec.Id} is not connected to network ${name}`);
     }
-    if (rec.State.Status === 'running' || rec.State.Status === 'paused') await disconnectLive(ctx, rec, name);
+    if (isRunning(rec)) await disconnectLive(ctx, rec, name);
     delete eps[name];
     await containers.write(rec);
   });

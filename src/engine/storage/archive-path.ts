@@ -581,12 +581,12 @@ async function withContainerRootfs<T>(ctx: EngineContext, idOrName: string, fn: 
 async function withContainerRoot<T>(ctx: EngineContext, idOrName: string, fn: (root: MountedRoot, rec: ContainerRecord) => Promise<T>): Promise<T> {
   const { cpMounts } = await import('../volumes/container-volumes.ts');
   const { containerPaths } = await import('../containers/store.ts');
+  const { etcFileMounts } = await import('../containers/etc-files.ts');
   return withContainerRootfs(ctx, idOrName, async (rootfs, rec) => {
     const mounts = new Map<string, RootMount>();
     for (const m of await cpMounts(ctx, rec)) mounts.set(mountKey(m.destination), { source: m.source, readOnly: m.readOnly });
     // the generated etc files, where the user mounts nothing (as the runtime spec mounts them)
-    const p = containerPaths(ctx, rec.Id);
-    for (const [dest, source] of [['/etc/resolv.conf', p.resolvConf], ['/etc/hostname', p.hostname], ['/etc/hosts', p.hosts]] as const) {
+    for (const [dest, source] of etcFileMounts(containerPaths(ctx, rec.Id))) {
       if (!mounts.has(mountKey(dest)) && existsSync(source)) mounts.set(mountKey(dest), { source, readOnly: !!rec.HostConfig.ReadonlyRootfs, file: true });
     }
     return fn({ path: rootfs, mounts }, rec);

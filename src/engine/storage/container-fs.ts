@@ -206,10 +206,11 @@ export function resolveParts(root: FsRoot, path: string, followLast = false): st
 }
 
 function openRoot(root: FsRoot): number {
+  const path = typeof root === 'string' ? root : root.path;
   try {
-    return openSync(typeof root === 'string' ? root : root.path, O_DIR);
+    return openSync(path, O_DIR);
   } catch (err) {
-    throw new SystemError(`opening the container's root filesystem ${root}: ${(err as Error).message}`, { cause: err });
+    throw new SystemError(`opening the container's root filesystem ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 

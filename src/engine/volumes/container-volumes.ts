@@ -20,7 +20,7 @@ import type { EngineContext } from '../context.ts';
 import { EngineError, InvalidArgument, NotFound } from '../errors.ts';
 import { recordEvent } from '../events/journal.ts';
 import { ContainerStore } from '../containers/store.ts';
-import type { ContainerConfig, ContainerRecord, HostConfig, MountPoint } from '../containers/types.ts';
+import { isRunning, type ContainerConfig, type ContainerRecord, type HostConfig, type MountPoint } from '../containers/types.ts';
 import { resolveInRoot } from '../storage/container-fs.ts';
 import { readJson, writeJsonAtomic } from '../../store/atomic.ts';
 import { copyUp } from './copy-up.ts';
@@ -178,7 +178,7 @@ async function createBindSources(rec: ContainerRecord): Promise<void> {
  */
 export async function cpMounts(ctx: EngineContext, rec: ContainerRecord): Promise<Array<{ destination: string; source: string; readOnly: boolean }>> {
   const store = new VolumeStore(ctx);
-  const running = rec.State.Status === 'running' || rec.State.Status === 'paused';
+  const running = isRunning(rec);
   const out = [];
   for (const mp of recordMountPoints(rec)) {
     if (mp.Type === 'tmpfs' || !mp.Source || mp.Spec?.VolumeOptions?.Subpath) continue;
